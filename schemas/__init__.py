@@ -1,0 +1,1 @@
+"""The wire: Avro contracts, the topic catalogue and the Confluent-framed serde."""

@@ -1,0 +1,1 @@
+"""Long-running services and operator tools outside Faust, including the ``hfos`` CLI."""

@@ -1,0 +1,1 @@
+"""The ``hfos`` command line: a module per command group."""

@@ -1,0 +1,37 @@
+"""``hfos``: the entry point that gathers the command groups."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from schemas.errors import HfosError
+from services.cli.stack import stack
+
+
+@click.group()
+@click.version_option(package_name="hfos")
+def cli() -> None:
+    """hfos: the real-time control plane of an automated trading system, on Kafka."""
+
+
+cli.add_command(stack)
+
+
+def main() -> None:
+    """Run the CLI; an hfos error is printed as one clear line and exit status 1 or 2."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except HfosError as error:
+        click.echo(f"hfos: {type(error).__name__}: {error}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

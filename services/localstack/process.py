@@ -1,0 +1,97 @@
+"""Starting, finding and stopping the stack's server processes.
+
+Servers run in their own session (``start_new_session``) so they outlive the ``hfos stack
+up`` that started them, and are stopped by process group so no child is left behind.
+A pid is only trusted when ``/proc/<pid>/cmdline`` still holds the part's marker (its data
+directory, or for Redis, which rewrites its title, its address),
+so a recycled pid is never mistaken for our server.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+
+def spawn(argv: list[str], cwd: Path, log: Path) -> int:
+    """Start ``argv`` detached, appending its output to ``log``; returns the pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as sink:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    return process.pid
+
+
+def is_running(pid: int | None, marker: str) -> bool:
+    """Whether ``pid`` is alive and still one of ours (its command line names ``marker``)."""
+    if pid is None:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    return not zombie and marker.encode() in cmdline
+
+
+def exited(pid: int) -> bool:
+    """Reap ``pid`` if it is our child and has exited; True when it is gone."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return not Path(f"/proc/{pid}").exists()
+    return done == pid
+
+
+def stop(pid: int, marker: str, grace_seconds: float = 20.0) -> None:
+    """SIGTERM the process group, then SIGKILL whatever is left after ``grace_seconds``.
+
+    20 s covers Kafka's controlled shutdown on one node (about 5 s here) with room to spare.
+    """
+    if not is_running(pid, marker):
+        return
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        if exited(pid) or not is_running(pid, marker):
+            return
+        time.sleep(0.1)
+    kill(pid, marker)
+
+
+def kill(pid: int, marker: str) -> None:
+    """SIGKILL the process group at once (a crash, as the failover tests need it)."""
+    if not is_running(pid, marker):
+        return
+    _signal_group(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10.0
+    while time.monotonic() < deadline and not (exited(pid) or not is_running(pid, marker)):
+        time.sleep(0.05)
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except ProcessLookupError:
+        return
+    except PermissionError:
+        os.kill(pid, sig)
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log file, or an empty string."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,1 @@
+"""The Faust app and the pure domain cores it runs."""
