@@ -157,6 +157,7 @@ class Kafka(Part):
 
 class Registry(Part):
     name = "registry"
+    port_count = 2  # the Confluent API, and Quarkus's management interface
 
     @property
     def address(self) -> str:
@@ -165,8 +166,9 @@ class Registry(Part):
     def prepare(self) -> list[str]:
         _release, java, launcher = downloads.ensure_apicurio(self.cache)
         self.home.mkdir(parents=True, exist_ok=True)
-        # In-memory storage (Apicurio's default H2), the management port switched off so
-        # that two stacks on one machine cannot collide on its fixed port 9000.
+        # In-memory storage (Apicurio's default H2). The management interface is fixed on at
+        # build time, so it gets a free loopback port instead of its default 0.0.0.0:9000,
+        # where two stacks on one machine would collide.
         return [
             str(java),
             "-Xms128m",
@@ -174,7 +176,8 @@ class Registry(Part):
             f"-Dhfos.home={self.home}",
             "-Dquarkus.http.host=127.0.0.1",
             f"-Dquarkus.http.port={self.ports[0]}",
-            "-Dquarkus.management.enabled=false",
+            "-Dquarkus.management.host=127.0.0.1",
+            f"-Dquarkus.management.port={self.ports[1]}",
             "-Dapicurio.rest.deletion.artifact.enabled=true",
             "-jar",
             str(launcher),

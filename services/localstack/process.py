@@ -61,12 +61,8 @@ def stop(pid: int, marker: str, grace_seconds: float = 20.0) -> None:
     if not is_running(pid, marker):
         return
     _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_seconds
-    while time.monotonic() < deadline:
-        if exited(pid) or not is_running(pid, marker):
-            return
-        time.sleep(0.1)
-    kill(pid, marker)
+    if not _wait_gone(pid, grace_seconds):
+        kill(pid, marker)
 
 
 def kill(pid: int, marker: str) -> None:
@@ -74,9 +70,18 @@ def kill(pid: int, marker: str) -> None:
     if not is_running(pid, marker):
         return
     _signal_group(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10.0
-    while time.monotonic() < deadline and not (exited(pid) or not is_running(pid, marker)):
+    _wait_gone(pid, 10.0)
+
+
+def _wait_gone(pid: int, seconds: float) -> bool:
+    """Wait until the process is reaped. A zombie group leader is not enough: its other
+    threads may still hold the listening sockets, so a restart would find the port taken."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if exited(pid):
+            return True
         time.sleep(0.05)
+    return False
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:

@@ -50,7 +50,10 @@ class LocalStack:
         if kind is None:
             raise StackError(name, f"unknown part; known: {', '.join(k.name for k in PARTS)}")
         recorded = (state or self.state()).parts.get(name)
-        ports = recorded.ports if recorded else _free_ports(kind.port_count)
+        if recorded and len(recorded.ports) == kind.port_count:
+            ports = recorded.ports
+        else:
+            ports = _free_ports(kind.port_count)
         return kind(self.paths.part_dir(name), self.paths.cache, ports)
 
     def status(self, timeout: float = 2.0) -> list[PartStatus]:
@@ -122,7 +125,7 @@ class LocalStack:
     def _spawn(self, part: Part) -> PartState:
         argv = part.prepare()
         for port in part.ports:
-            if not _port_free(port):
+            if not _wait_port_free(port, seconds=10.0):
                 raise StackError(
                     part.name, f"port {port} is taken by another process", process.tail(part.log)
                 )
@@ -156,6 +159,16 @@ def _free_ports(count: int) -> list[int]:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _wait_port_free(port: int, seconds: float) -> bool:
+    """A port held by a server that is still exiting frees within a second or two."""
+    deadline = time.monotonic() + seconds
+    while not _port_free(port):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True
 
 
 def _port_free(port: int) -> bool:
