@@ -7,7 +7,9 @@ import sys
 import click
 
 from schemas.errors import HfosError
+from services.cli.schemas import schemas
 from services.cli.stack import stack
+from services.cli.topics import topics
 
 
 @click.group()
@@ -16,7 +18,8 @@ def cli() -> None:
     """hfos: the real-time control plane of an automated trading system, on Kafka."""
 
 
-cli.add_command(stack)
+for group in (stack, topics, schemas):
+    cli.add_command(group)
 
 
 def main() -> None:

@@ -1,0 +1,199 @@
+"""Avro in the Confluent wire format: byte 0x00, a 4-byte big-endian schema id, the body.
+
+Schemas are registered in (and fetched from) a Confluent-compatible registry under the
+TopicNameStrategy subject ``<topic>-value``, so kcat, kafka-ui or AKHQ pointed at the same
+registry read every hfos topic. Records are written with fastavro in strict mode: a
+missing, mistyped or unknown field is refused with its path, never silently dropped.
+Decoding resolves the writer's schema (looked up by id) against the reader's, which is how
+a consumer keeps reading records written under an older BACKWARD-compatible schema.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from confluent_kafka.schema_registry import Schema
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.validation import ValidationError, validate
+
+from schemas.errors import HfosError
+
+MAGIC_BYTE = 0
+_HEADER = struct.Struct(">bI")
+
+Record = dict[str, Any]
+
+
+class SerdeError(HfosError):
+    """A record could not be encoded or decoded; ``topic`` says where it was going or from."""
+
+    def __init__(self, topic: str, problem: str) -> None:
+        super().__init__(f"{topic}: {problem}")
+        self.topic = topic
+        self.problem = problem
+
+
+class FramingError(SerdeError):
+    """The bytes are not in the Confluent wire format (no magic byte, too short)."""
+
+
+class UnknownSchemaIdError(SerdeError):
+    """The record names a schema id the registry does not know."""
+
+    def __init__(self, topic: str, schema_id: int, problem: str) -> None:
+        super().__init__(topic, f"unknown schema id {schema_id}: {problem}")
+        self.schema_id = schema_id
+
+
+class RecordValidationError(SerdeError):
+    """A record does not match its schema; ``fields`` names every offending path."""
+
+    def __init__(self, topic: str, fields: list[str], problem: str) -> None:
+        super().__init__(topic, f"invalid record ({', '.join(fields) or 'record'}): {problem}")
+        self.fields = fields
+
+
+class BodyDecodeError(SerdeError):
+    """The body does not decode with the schema its header names."""
+
+
+class RegistryClient(Protocol):
+    """What the serde needs of confluent-kafka's ``SchemaRegistryClient``."""
+
+    def register_schema(self, subject_name: str, schema: Schema) -> int: ...
+
+    def get_schema(self, schema_id: int) -> Schema: ...
+
+
+@dataclass(frozen=True)
+class Contract:
+    """One topic's value contract: its subject and its schema, parsed and as registered."""
+
+    topic: str
+    subject: str
+    schema_name: str
+    schema_str: str
+    parsed: Any
+
+
+class AvroSerde:
+    """Encode and decode records of any contract through one registry, caching ids."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
+        self._ids: dict[str, int] = {}
+        self._writers: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def schema_id(self, contract: Contract) -> int:
+        """The registry id of ``contract`` (registered on first use; idempotent)."""
+        found = self._ids.get(contract.subject)
+        if found is not None:
+            return found
+        with self._lock:
+            schema_id = self._registry.register_schema(
+                contract.subject, Schema(contract.schema_str, "AVRO")
+            )
+            self._ids[contract.subject] = schema_id
+            self._writers[schema_id] = contract.parsed
+        return schema_id
+
+    def encode(self, contract: Contract, record: Mapping[str, Any]) -> bytes:
+        schema_id = self.schema_id(contract)
+        buffer = io.BytesIO()
+        buffer.write(_HEADER.pack(MAGIC_BYTE, schema_id))
+        try:
+            schemaless_writer(buffer, contract.parsed, record, strict=True)
+        except (ValueError, TypeError, KeyError, AttributeError) as error:
+            raise RecordValidationError(
+                contract.topic, invalid_fields(contract.parsed, record), str(error)
+            ) from None
+        return buffer.getvalue()
+
+    def decode(self, contract: Contract, data: bytes | None) -> Record:
+        schema_id, body = split_frame(contract.topic, data)
+        writer = self._writer(contract.topic, schema_id)
+        reader = None if writer is contract.parsed else contract.parsed
+        try:
+            record = schemaless_reader(io.BytesIO(body), writer, reader)
+        except Exception as error:  # noqa: BLE001 - fastavro raises many types on bad bytes
+            raise BodyDecodeError(contract.topic, f"schema id {schema_id}: {error!r}") from None
+        if not isinstance(record, dict):
+            raise BodyDecodeError(contract.topic, "the body is not a record")
+        return record
+
+    def _writer(self, topic: str, schema_id: int) -> Any:
+        found = self._writers.get(schema_id)
+        if found is not None:
+            return found
+        try:
+            schema = self._registry.get_schema(schema_id)
+        except Exception as error:  # noqa: BLE001 - the client raises its own error types
+            raise UnknownSchemaIdError(topic, schema_id, str(error)) from None
+        parsed = parse_schema(json.loads(schema.schema_str or "null"), named_schemas={})
+        self._writers[schema_id] = parsed
+        return parsed
+
+
+def split_frame(topic: str, data: bytes | None) -> tuple[int, bytes]:
+    """(schema id, Avro body) of a Confluent-framed value, or :class:`FramingError`."""
+    if data is None:
+        raise FramingError(topic, "the record has no value (a tombstone?)")
+    if len(data) < _HEADER.size or data[0] != MAGIC_BYTE:
+        raise FramingError(
+            topic, f"not Confluent-framed Avro (first bytes {data[: _HEADER.size].hex() or '∅'})"
+        )
+    _magic, schema_id = _HEADER.unpack_from(data)
+    return schema_id, data[_HEADER.size :]
+
+
+def invalid_fields(parsed: Any, record: Mapping[str, Any]) -> list[str]:
+    """The paths of the fields that make ``record`` invalid for ``parsed``.
+
+    fastavro's validator stops at the first problem, passes unknown fields and reports a
+    missing one without its name. So names are compared first, then each present field is
+    validated alone, spliced into a known-valid example of the same schema, and reported
+    as ``field`` or ``field.leaf`` (fastavro's own paths mix in namespaced type names).
+    """
+    problems = _name_problems(parsed, record, "")
+    base = _valid_example(parsed)
+    for name in (field["name"] for field in parsed.get("fields", [])):
+        if name not in record or base is None:
+            continue
+        try:
+            validate({**base, name: record[name]}, parsed, raise_errors=True, strict=True)
+        except ValidationError as error:
+            for item in error.errors:
+                leaf = str(item.field).rsplit(".", 1)[-1]
+                problems.append(name if leaf in {name, ""} else f"{name}.{leaf}")
+    return sorted(set(problems))
+
+
+def _valid_example(parsed: Any) -> dict[str, Any] | None:
+    from schemas.examples import example_record  # noqa: PLC0415 - only on the error path
+
+    name = parsed.get("name") if isinstance(parsed, dict) else None
+    try:
+        return example_record(str(name)) if name else None
+    except HfosError:
+        return None
+
+
+def _name_problems(schema: Any, record: Mapping[str, Any], prefix: str) -> list[str]:
+    if not isinstance(schema, dict) or schema.get("type") != "record":
+        return []
+    fields = {field["name"]: field for field in schema["fields"]}
+    problems = [f"{prefix}{name} (unknown field)" for name in record if name not in fields]
+    for name, field in fields.items():
+        if name not in record:
+            if "default" not in field:
+                problems.append(f"{prefix}{name} (missing)")
+        elif isinstance(record[name], Mapping):
+            problems.extend(_name_problems(field["type"], record[name], f"{prefix}{name}."))
+    return problems

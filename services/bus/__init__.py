@@ -1,0 +1,1 @@
+"""The event bus edges outside Faust: an idempotent producer and a committing consumer."""

@@ -1,0 +1,46 @@
+"""Errors of the event bus edges."""
+
+from __future__ import annotations
+
+from schemas.errors import HfosError
+
+
+class BusError(HfosError):
+    """Base of producer and consumer errors."""
+
+
+class ProducerBufferFullError(BusError):
+    """The producer's bounded buffer stayed full for the whole back-pressure wait.
+
+    Nothing was dropped: the event was not accepted, and the caller still holds it. Slow
+    down, or check the broker (``hfos stack status``, broker logs) — a full buffer means
+    the broker has not acknowledged ``queued`` messages.
+    """
+
+    def __init__(self, topic: str, queued: int, waited_seconds: float) -> None:
+        super().__init__(
+            f"{topic}: producer buffer full ({queued} messages unacknowledged) after waiting "
+            f"{waited_seconds:.1f} s; the event was NOT sent — retry it or check the broker"
+        )
+        self.topic = topic
+        self.queued = queued
+        self.waited_seconds = waited_seconds
+
+
+class DeliveryError(BusError):
+    """The broker refused an event for good (a fatal producer error, or shutdown)."""
+
+    def __init__(self, topic: str, problem: str) -> None:
+        super().__init__(f"{topic}: delivery failed: {problem}")
+        self.topic = topic
+        self.problem = problem
+
+
+class UndeliveredOnCloseError(BusError):
+    """Events still unacknowledged when the producer was closed."""
+
+    def __init__(self, remaining: int, timeout: float) -> None:
+        super().__init__(
+            f"{remaining} events were not acknowledged within {timeout:.0f} s of shutdown"
+        )
+        self.remaining = remaining

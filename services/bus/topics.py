@@ -1,0 +1,133 @@
+"""Provisioning the catalogue's topics, idempotently, and reading their offsets and lag.
+
+``provision`` creates what is missing with the catalogue's partitions and configs, and
+*reports* — never silently accepts or alters — a topic that exists with another partition
+count or cleanup policy: changing either on a live topic remaps keys or deletes data, which
+is an operator's decision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from enum import StrEnum
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+
+from schemas.catalogue import TopicSpec
+from services.bus.exceptions import BusError
+
+_TIMEOUT = 30.0
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UNCHANGED = "unchanged"
+    MISMATCHED = "mismatched"
+
+
+@dataclass(frozen=True)
+class TopicReport:
+    topic: str
+    outcome: Outcome
+    problems: tuple[str, ...] = ()
+
+
+class TopicMismatchError(BusError):
+    """Topics exist with settings that contradict the catalogue."""
+
+    def __init__(self, reports: list[TopicReport]) -> None:
+        lines = [f"{r.topic}: {'; '.join(r.problems)}" for r in reports]
+        super().__init__(
+            "topics differ from the catalogue (fix them by hand or recreate them):\n  "
+            + "\n  ".join(lines)
+        )
+        self.reports = reports
+
+
+def provision(
+    admin: AdminClient, specs: Iterable[TopicSpec], replication_factor: int = 1
+) -> list[TopicReport]:
+    """Create missing topics; report existing ones as unchanged or mismatched."""
+    specs = list(specs)
+    existing = admin.list_topics(timeout=_TIMEOUT).topics
+    missing = [spec for spec in specs if spec.name not in existing]
+    reports = [
+        _check(admin, spec, len(existing[spec.name].partitions))
+        for spec in specs
+        if spec.name in existing
+    ]
+    if missing:
+        futures = admin.create_topics(
+            [
+                NewTopic(spec.name, spec.partitions, replication_factor, config=spec.config)
+                for spec in missing
+            ]
+        )
+        reports.extend(_created_or_check(admin, spec, futures[spec.name]) for spec in missing)
+    return sorted(reports, key=lambda report: report.topic)
+
+
+def _created_or_check(admin: AdminClient, spec: TopicSpec, future: Future[None]) -> TopicReport:
+    try:
+        future.result(timeout=_TIMEOUT)
+    except KafkaException as error:
+        # Another provisioner won the race, or the metadata we listed was a moment stale:
+        # the topic exists, so check it like any other existing topic.
+        if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+            raise
+        described = admin.list_topics(spec.name, timeout=_TIMEOUT).topics[spec.name]
+        return _check(admin, spec, len(described.partitions))
+    return TopicReport(spec.name, Outcome.CREATED)
+
+
+def _check(admin: AdminClient, spec: TopicSpec, partitions: int) -> TopicReport:
+    problems = []
+    if partitions != spec.partitions:
+        problems.append(f"{partitions} partitions, catalogue says {spec.partitions}")
+    resource = ConfigResource(ConfigResource.Type.TOPIC, spec.name)
+    configs = admin.describe_configs([resource])[resource].result(timeout=_TIMEOUT)
+    cleanup = configs["cleanup.policy"].value
+    if cleanup != spec.cleanup:
+        problems.append(f"cleanup.policy={cleanup}, catalogue says {spec.cleanup}")
+    outcome = Outcome.MISMATCHED if problems else Outcome.UNCHANGED
+    return TopicReport(spec.name, outcome, tuple(problems))
+
+
+@dataclass(frozen=True)
+class PartitionOffsets:
+    topic: str
+    partition: int
+    low: int
+    high: int
+    committed: int | None
+
+    @property
+    def lag(self) -> int | None:
+        return None if self.committed is None else max(self.high - self.committed, 0)
+
+
+def offsets(
+    client_config: Mapping[str, str], topic: str, partitions: int, group: str | None = None
+) -> list[PartitionOffsets]:
+    """Low/high watermarks of each partition and, with ``group``, its committed offset."""
+    consumer = Consumer(
+        {**client_config, "group.id": group or "hfos-inspect", "enable.auto.commit": False}
+    )
+    try:
+        committed: dict[int, int | None] = {}
+        if group is not None:
+            parts = [TopicPartition(topic, p) for p in range(partitions)]
+            for tp in consumer.committed(parts, timeout=_TIMEOUT):
+                committed[tp.partition] = tp.offset if tp.offset >= 0 else None
+        result = []
+        for partition in range(partitions):
+            low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=_TIMEOUT
+            )
+            result.append(PartitionOffsets(topic, partition, low, high, committed.get(partition)))
+        return result
+    finally:
+        consumer.close()

@@ -1,0 +1,38 @@
+"""Every Prometheus metric of hfos, defined once (STYLE.md: one place for names).
+
+Services and stream agents import the metric objects from here; labels are low-cardinality
+(topic, service, outcome), never an account id or an event id.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+PRODUCER_QUEUE_DEPTH = Gauge(
+    "hfos_producer_queue_depth",
+    "Messages waiting in the producer's buffer for delivery.",
+    ["service"],
+)
+PRODUCER_DELIVERED = Counter(
+    "hfos_producer_delivered_total", "Events acknowledged by the broker.", ["topic"]
+)
+PRODUCER_FAILED = Counter(
+    "hfos_producer_failed_total", "Events whose delivery failed for good.", ["topic"]
+)
+PRODUCER_BACKPRESSURE = Counter(
+    "hfos_producer_backpressure_total",
+    "Sends that waited because the producer buffer was full.",
+    ["topic"],
+)
+EVENTS_PROCESSED = Counter(
+    "hfos_events_processed_total", "Events consumed and handled.", ["topic", "consumer"]
+)
+PROCESSING_SECONDS = Histogram(
+    "hfos_event_processing_seconds",
+    "Time from a record being polled to its effect being durable.",
+    ["consumer"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+DLQ_RECORDS = Counter(
+    "hfos_dlq_records_total", "Records sent to a dead-letter topic.", ["topic", "error"]
+)
