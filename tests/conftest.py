@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from schemas.loader import AVRO_DIR
 from services.testing import Servers, servers, unique_name
 
 
@@ -28,3 +32,27 @@ def local_stack(stack: Servers) -> Servers:
 def topic_name() -> str:
     """A topic name no other test or run uses."""
     return unique_name("test")
+
+
+def _git(cwd: Path, *args: str) -> None:
+    identity = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
+    subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh repository with no commits; user and system git config are ignored."""
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    _git(tmp_path, "init", "-q")
+    return tmp_path
+
+
+@pytest.fixture
+def avro_dir(repo: Path) -> Path:
+    """schemas/avro copied into ``repo`` and committed."""
+    target = repo / "schemas" / "avro"
+    shutil.copytree(AVRO_DIR, target)
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "--no-gpg-sign", "-m", "schemas")
+    return target

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -12,6 +13,7 @@ from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
     KafkaError,
+    KafkaException,
     Message,
     TopicPartition,
 )
@@ -54,13 +56,35 @@ def topic_offsets(admin: AdminClient, names: list[str]) -> dict[str, TopicOffset
     partitions = [TopicPartition(n, p) for n in result for p in metadata[n].partitions]
     ends = ((OffsetSpec.earliest(), "low"), (OffsetSpec.latest(), "high"))  # type: ignore[no-untyped-call]
     for spec, target in ends:
-        if not partitions:
-            break
-        futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=_TIMEOUT)
-        for tp, future in futures.items():
-            getattr(result[tp.topic], target)[tp.partition] = future.result().offset
+        if partitions:
+            for tp, offset in _list_offsets(admin, partitions, spec).items():
+                getattr(result[tp.topic], target)[tp.partition] = offset
     _add_lag(admin, result)
     return result
+
+
+# A topic created a moment ago may not have a leader in the broker's metadata yet.
+_TRANSIENT = frozenset(
+    {
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+        KafkaError.UNKNOWN_TOPIC_OR_PART,
+        KafkaError.LEADER_NOT_AVAILABLE,
+    }
+)
+
+
+def _list_offsets(
+    admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, attempts: int = 50
+) -> dict[TopicPartition, int]:
+    for attempt in range(attempts):
+        futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=_TIMEOUT)
+        try:
+            return {tp: future.result().offset for tp, future in futures.items()}
+        except KafkaException as error:
+            if error.args[0].code() not in _TRANSIENT or attempt == attempts - 1:
+                raise
+            time.sleep(0.1)  # 50 x 0.1 s: metadata settles within a few hundred ms here
+    raise AssertionError("unreachable")
 
 
 def _add_lag(admin: AdminClient, topics: dict[str, TopicOffsets]) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from schemas.compat import check_against_ref
 from schemas.errors import HfosError
+from schemas.loader import AVRO_DIR
 
 
 @click.group()
@@ -21,9 +24,15 @@ def schemas() -> None:
     show_default=True,
     help="The git revision holding the previous version of the schemas.",
 )
-def check(ref: str) -> None:
+@click.option(
+    "--avro-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=AVRO_DIR,
+    help="The schemas to check (default: the installed package's).",
+)
+def check(ref: str, avro_dir: Path) -> None:
     """Fail when a schema breaks BACKWARD compatibility with its version at REF."""
-    report = check_against_ref(ref)
+    report = check_against_ref(ref, avro_dir)
     click.echo(
         f"checked {len(report.checked)} schemas against {ref}; "
         f"new: {', '.join(report.added) or 'none'}; "

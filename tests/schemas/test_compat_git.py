@@ -19,30 +19,6 @@ from schemas.loader import AVRO_DIR, schema_names
 PROJECT_ROOT = AVRO_DIR.parents[1]
 
 
-def _git(cwd: Path, *args: str) -> None:
-    identity = ["-c", "user.name=test", "-c", "user.email=test@example.invalid"]
-    subprocess.run(["git", *identity, *args], cwd=cwd, check=True, capture_output=True)
-
-
-@pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A fresh repository with no commits; user and system git config are ignored."""
-    monkeypatch.setenv("GIT_CONFIG_GLOBAL", "/dev/null")
-    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
-    _git(tmp_path, "init", "-q")
-    return tmp_path
-
-
-@pytest.fixture
-def avro_dir(repo: Path) -> Path:
-    """schemas/avro copied into ``repo`` and committed."""
-    target = repo / "schemas" / "avro"
-    shutil.copytree(AVRO_DIR, target)
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "--no-gpg-sign", "-m", "schemas")
-    return target
-
-
 def _edit(path: Path, edit: str, replacement: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert edit in text

@@ -1,4 +1,4 @@
-"""Fixtures for the bus edges: provisioned topics under a unique prefix, a serde, a producer."""
+"""Fixtures for service tests: provisioned topics under a unique prefix, a serde, a producer."""
 
 from __future__ import annotations
 
