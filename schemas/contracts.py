@@ -6,8 +6,8 @@ from functools import cache
 
 from schemas.catalogue import TopicNames, TopicSpec
 from schemas.errors import HfosError
-from schemas.loader import parsed_schema, schema_str
-from schemas.serde import Contract
+from schemas.loader import schema_str, standalone_schema
+from schemas.serde import Contract, codec_schema
 
 PRODUCTION = TopicNames()
 
@@ -30,5 +30,5 @@ def contract(spec: TopicSpec, names: TopicNames = PRODUCTION) -> Contract:
         subject=names.subject(spec),
         schema_name=spec.value_schema,
         schema_str=schema_str(spec.value_schema),
-        parsed=parsed_schema(spec.value_schema),
+        parsed=codec_schema(standalone_schema(spec.value_schema)),
     )

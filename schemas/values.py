@@ -1,8 +1,8 @@
 """Records as JSON, and the value rules Avro types cannot express.
 
 JSON form (what ``hfos topics tail`` prints and ``produce`` reads): timestamps are ISO-8601
-UTC strings with milliseconds, uuids are strings, enums their symbol, unions the plain
-value. ``from_json`` turns that back into what fastavro writes, guided by the schema.
+UTC strings with milliseconds (epoch-millisecond integers are accepted too), uuids are
+strings, enums their symbol, unions the plain value. Both directions follow the schema.
 
 Value rules, checked on every consumed record and every CLI-produced one: a double must be
 finite (NaN and infinities are refused everywhere) and a field whose ``unit`` is
@@ -12,7 +12,6 @@ finite (NaN and infinities are refused everywhere) and a field whose ``unit`` is
 from __future__ import annotations
 
 import math
-import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -30,19 +29,16 @@ class JsonValueError(HfosError):
         self.problem = problem
 
 
-def to_json(value: Any) -> Any:
-    """A decoded record as plain JSON-able data."""
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [to_json(item) for item in value]
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
+def to_json(name: str, record: Any, schemas: SchemaSet | None = None) -> Any:
+    """A decoded value of the named type ``name`` as JSON-able data, timestamps as ISO."""
+    resolved = schemas or default_schemas()
+    return _Converter(resolved, outbound=True).convert(resolved.definition(name), record, "")
+
+
+def iso_millis(millis: int) -> str:
+    """Epoch milliseconds as ISO-8601 UTC with milliseconds (``2024-01-01T00:00:00.000Z``)."""
+    moment = datetime.fromtimestamp(millis / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def from_json(name: str, data: Any, schemas: SchemaSet | None = None) -> Any:
@@ -62,8 +58,11 @@ def rule_problems(
 
 
 class _Converter:
-    def __init__(self, schemas: SchemaSet) -> None:
+    """Walks a schema converting JSON to codec values (inbound) or back (outbound)."""
+
+    def __init__(self, schemas: SchemaSet, *, outbound: bool = False) -> None:
         self._schemas = schemas
+        self._outbound = outbound
 
     def convert(self, schema: AvroSchema, data: Any, path: str) -> Any:
         if isinstance(schema, list):
@@ -87,13 +86,13 @@ class _Converter:
                 k: self.convert(schema["values"], v, f"{path}.{k}")
                 for k, v in _expect(data, dict, path).items()
             }
-        return _logical(schema, data, path)
+        return _logical_out(schema, data) if self._outbound else _logical(schema, data, path)
 
     def _record(self, schema: dict[str, Any], data: Any, path: str) -> dict[str, Any]:
         data = _expect(data, dict, path)
         fields = {field["name"]: field for field in schema["fields"]}
         unknown = sorted(set(data) - set(fields))
-        if unknown:
+        if unknown and not self._outbound:
             raise JsonValueError(_join(path, unknown[0]), "unknown field")
         return {
             name: self.convert(fields[name]["type"], value, _join(path, name))
@@ -112,15 +111,22 @@ class _Converter:
 
 
 def _logical(schema: dict[str, Any], data: Any, path: str) -> Any:
-    logical = schema.get("logicalType")
-    if logical in {"timestamp-millis", "timestamp-micros"} and isinstance(data, str):
+    if schema.get("logicalType") == "timestamp-millis" and isinstance(data, str):
         try:
             parsed = datetime.fromisoformat(data)
         except ValueError:
             raise JsonValueError(path, f"not an ISO-8601 timestamp: {data!r}") from None
         if parsed.tzinfo is None:
             raise JsonValueError(path, "timestamp needs a UTC offset (e.g. ...Z)")
-        return parsed
+        return round(parsed.timestamp() * 1000)
+    return data
+
+
+def _logical_out(schema: dict[str, Any], data: Any) -> Any:
+    if schema.get("logicalType") == "timestamp-millis" and isinstance(data, int):
+        return iso_millis(data)
+    if isinstance(data, bytes):
+        return data.hex()
     return data
 
 

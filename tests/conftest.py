@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
+from schemas.catalogue import TopicNames
 from schemas.loader import AVRO_DIR
+from schemas.serde import AvroSerde
+from services.bus.producer import EventProducer
+from services.bus.topics import provision
 from services.testing import Servers, servers, unique_name
 
 
@@ -26,6 +33,26 @@ def local_stack(stack: Servers) -> Servers:
     if stack.local is None:
         pytest.skip("needs the local stack: servers came from the environment or Docker")
     return stack
+
+
+@pytest.fixture
+def names(stack: Servers) -> TopicNames:
+    """Every catalogue topic, provisioned under a prefix unique to this test."""
+    names = TopicNames(f"t{uuid.uuid4().hex[:8]}.")
+    provision(AdminClient({"bootstrap.servers": stack.kafka}), names.specs())
+    return names
+
+
+@pytest.fixture(scope="session")
+def serde(stack: Servers) -> AvroSerde:
+    return AvroSerde(SchemaRegistryClient({"url": stack.registry}))
+
+
+@pytest.fixture
+def producer(stack: Servers, serde: AvroSerde) -> Iterator[EventProducer]:
+    producer = EventProducer({"bootstrap.servers": stack.kafka}, serde, service="test")
+    yield producer
+    producer.flush(30)
 
 
 @pytest.fixture

@@ -177,10 +177,10 @@ def render(
     raw = message.value()
     if spec.value_schema is None:  # a DLQ: raw bytes and the story of why
         line["value_hex"] = raw.hex() if raw else None
-        line["dead_letter"] = to_json(vars(dlq.read(headers_of(message))))
+        line["dead_letter"] = vars(dlq.read(headers_of(message)))
         return line
     try:
-        line["value"] = to_json(serde.decode(contract(spec, names), raw))
+        line["value"] = to_json(spec.value_schema, serde.decode(contract(spec, names), raw))
     except SerdeError as error:
         line["error"] = f"{type(error).__name__}: {error}"
         line["value_hex"] = raw.hex() if raw else None

@@ -28,6 +28,9 @@ DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 DEFAULT_BUFFER_MESSAGES = 100_000
 LIBRDKAFKA_LOG = logging.getLogger("hfos.librdkafka")
+# Serving delivery reports every 64 sends keeps the report queue short without paying a
+# poll call per event (each costs about as much as a produce call).
+_POLL_EVERY = 64
 
 
 class EventProducer:
@@ -64,6 +67,8 @@ class EventProducer:
         self._block_seconds = block_seconds
         self._fatal: KafkaError | None = None
         self._lock = threading.Lock()
+        self._sent = 0
+        self._delivered: dict[str, Any] = {}
 
     def send(
         self,
@@ -86,45 +91,59 @@ class EventProducer:
         on_delivery: DeliveryCallback | None = None,
     ) -> None:
         """Enqueue already-encoded bytes (DLQ records, raw benchmarks)."""
-        self._raise_if_fatal(topic)
-        callback = self._delivery_callback(topic, on_delivery)
-        deadline = time.monotonic() + self._block_seconds
-        waited = False
-        while True:
-            try:
-                self._producer.produce(
-                    topic, value=value, key=key, headers=headers, on_delivery=callback
-                )
-                break
-            except BufferError:
-                if not waited:
-                    metrics.PRODUCER_BACKPRESSURE.labels(topic).inc()
-                    waited = True
-                if time.monotonic() >= deadline:
-                    raise ProducerBufferFullError(
-                        topic, len(self._producer), self._block_seconds
-                    ) from None
-                self._producer.poll(0.05)  # serve delivery reports: that frees the buffer
-        self._producer.poll(0)
-        metrics.PRODUCER_QUEUE_DEPTH.labels(self._service).set(len(self._producer))
-
-    def _delivery_callback(self, topic: str, user: DeliveryCallback | None) -> DeliveryCallback:
-        def delivered(error: KafkaError | None, message: Message) -> None:
-            if error is None:
-                metrics.PRODUCER_DELIVERED.labels(topic).inc()
-            else:
-                metrics.PRODUCER_FAILED.labels(topic).inc()
-                if error.fatal():
-                    with self._lock:
-                        self._fatal = error
-            if user is not None:
-                user(error, message)
-
-        return delivered
-
-    def _raise_if_fatal(self, topic: str) -> None:
         if self._fatal is not None:
             raise DeliveryError(topic, f"fatal producer error: {self._fatal.str()}")
+        callback = self._on_delivery if on_delivery is None else self._chained(on_delivery)
+        try:
+            self._producer.produce(topic, value, key, headers=headers, on_delivery=callback)
+        except BufferError:
+            self._wait_for_room(topic, value, key, headers, callback)
+        self._sent += 1
+        if self._sent % _POLL_EVERY == 0:
+            self.poll(0)
+
+    def _wait_for_room(
+        self,
+        topic: str,
+        value: bytes | None,
+        key: str | bytes | None,
+        headers: Headers | None,
+        callback: DeliveryCallback,
+    ) -> None:
+        """Back-pressure: serve delivery reports (which frees the buffer) until the event
+        fits or ``block_seconds`` pass; then refuse it with a typed error."""
+        metrics.PRODUCER_BACKPRESSURE.labels(topic).inc()
+        deadline = time.monotonic() + self._block_seconds
+        while True:
+            self._producer.poll(0.05)
+            try:
+                self._producer.produce(topic, value, key, headers=headers, on_delivery=callback)
+            except BufferError:
+                if time.monotonic() >= deadline:
+                    queued = len(self._producer)
+                    raise ProducerBufferFullError(topic, queued, self._block_seconds) from None
+            else:
+                return
+
+    def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
+        topic = str(message.topic())
+        if error is None:
+            counter = self._delivered.get(topic)
+            if counter is None:
+                counter = self._delivered[topic] = metrics.PRODUCER_DELIVERED.labels(topic)
+            counter.inc()
+            return
+        metrics.PRODUCER_FAILED.labels(topic).inc()
+        if error.fatal():
+            with self._lock:
+                self._fatal = error
+
+    def _chained(self, user: DeliveryCallback) -> DeliveryCallback:
+        def delivered(error: KafkaError | None, message: Message) -> None:
+            self._on_delivery(error, message)
+            user(error, message)
+
+        return delivered
 
     def poll(self, timeout: float = 0.0) -> int:
         """Serve delivery reports; returns how many were served."""

@@ -142,6 +142,6 @@ def test_produce_when_field_unknown_then_refused_naming_it(stack: Servers) -> No
 
 
 def _json_signal(seed: int) -> dict[str, object]:
-    value = to_json(example_record("hfos.TradeSignal", seed=seed))
+    value = to_json("hfos.TradeSignal", example_record("hfos.TradeSignal", seed=seed))
     assert isinstance(value, dict)
     return value

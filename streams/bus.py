@@ -1,0 +1,135 @@
+"""The event bus rules inside Faust, the same as outside it (``services.bus``).
+
+Agents read raw bytes and decode once, here: a record that cannot be decoded or breaks a
+value rule goes to ``<topic>.dlq`` with its bytes, key, headers, source position and the
+error, and the agent moves on. Effects are sent through Faust's producer before the agent
+takes the next event; Faust flushes that producer before it commits an offset
+(``Consumer._commit_offsets``), so a committed offset never runs ahead of its effects.
+Outputs are encoded by :class:`AvroCodec` in the Confluent wire format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.serializers import codecs
+
+from schemas import dlq
+from schemas.catalogue import TopicNames, TopicSpec
+from schemas.contracts import contract
+from schemas.serde import AvroSerde, Contract, Record, SerdeError
+from schemas.values import rule_problems
+from streams import metrics
+
+
+class AvroCodec(codecs.Codec):
+    """Faust codec for one contract: dicts in, Confluent-framed Avro out (and back)."""
+
+    def __init__(self, serde: AvroSerde, target: Contract) -> None:
+        super().__init__()
+        self._serde = serde
+        self._contract = target
+
+    def _dumps(self, obj: Any) -> bytes:
+        return self._serde.encode(self._contract, obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return self._serde.decode(self._contract, s)
+
+
+def source_topic(app: faust.App, spec: TopicSpec, names: TopicNames) -> Any:
+    """A catalogue topic read as raw bytes, so that decoding failures can be dead-lettered."""
+    return app.topic(
+        names.name(spec),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+        internal=False,
+    )
+
+
+def sink_topic(app: faust.App, spec: TopicSpec, names: TopicNames, serde: AvroSerde) -> Any:
+    """A catalogue topic written with the Avro codec of its contract."""
+    return app.topic(
+        names.name(spec),
+        key_serializer="raw",
+        value_serializer=AvroCodec(serde, contract(spec, names)),
+        partitions=spec.partitions,
+        internal=False,
+    )
+
+
+def dlq_topic(app: faust.App, spec: TopicSpec, names: TopicNames) -> Any:
+    return app.topic(
+        names.dlq(spec),
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=spec.partitions,
+        internal=False,
+    )
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """A decoded record of a source topic, with the identity of its Kafka record."""
+
+    key: str | None
+    value: Record
+    topic: str
+    partition: int
+    offset: int
+
+
+async def decoded(
+    stream: Any,
+    spec: TopicSpec,
+    names: TopicNames,
+    serde: AvroSerde,
+    dead_letters: Any,
+    consumer: str,
+) -> AsyncIterator[Decoded]:
+    """The records of ``stream`` decoded and rule-checked; the rest dead-lettered."""
+    target = contract(spec, names)
+    async for event in stream.events():
+        message = event.message
+        key = event.key.decode() if isinstance(event.key, bytes) else event.key
+        try:
+            value = _decode(serde, target, event.value)
+        except SerdeError as error:
+            await _dead_letter(dead_letters, message, event, error, consumer)
+            continue
+        metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
+        yield Decoded(key, value, message.topic, message.partition, message.offset)
+
+
+def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
+    value = serde.decode(target, raw)
+    problems = rule_problems(target.schema_name, value)
+    if problems:
+        raise SerdeError(target.topic, "; ".join(problems))
+    return value
+
+
+async def _dead_letter(
+    dead_letters: Any, message: Any, event: Any, error: Exception, consumer: str
+) -> None:
+    letter = dlq.DeadLetter(
+        source_topic=message.topic,
+        source_partition=message.partition,
+        source_offset=message.offset,
+        error_type=type(error).__name__,
+        error_message=str(error),
+        consumer=consumer,
+    )
+    original = (
+        list((event.headers or {}).items())
+        if isinstance(event.headers, dict)
+        else list(event.headers or [])
+    )
+    await dead_letters.send(
+        key=event.key, value=event.value, headers=dlq.headers_for(letter, original)
+    )
+    metrics.DLQ_RECORDS.labels(message.topic, letter.error_type).inc()
