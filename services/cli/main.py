@@ -7,6 +7,7 @@ import sys
 import click
 
 from schemas.errors import HfosError
+from services.cli.demo import demo
 from services.cli.schemas import schemas
 from services.cli.stack import stack
 from services.cli.topics import topics
@@ -18,7 +19,7 @@ def cli() -> None:
     """hfos: the real-time control plane of an automated trading system, on Kafka."""
 
 
-for group in (stack, topics, schemas):
+for group in (stack, topics, schemas, demo):
     cli.add_command(group)
 
 
