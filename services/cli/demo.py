@@ -13,7 +13,7 @@ import time
 import uuid
 
 import click
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from schemas.catalogue import SYSTEM_HEARTBEAT
 from schemas.contracts import contract
@@ -72,13 +72,40 @@ def _tail_consumer(ctx: Context, topic: str) -> Consumer:
             "logger": LIBRDKAFKA_LOG,
         }
     )
-    partitions = consumer.list_topics(topic, timeout=30).topics[topic].partitions
-    starts = []
-    for partition in partitions:
-        _low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
-        starts.append(TopicPartition(topic, partition, high))
+    partitions = _partitions(consumer, topic)
+    starts = [TopicPartition(topic, p, _end_offset(consumer, topic, p)) for p in partitions]
     consumer.assign(starts)
     return consumer
+
+
+def _partitions(consumer: Consumer, topic: str) -> list[int]:
+    """The topic's partitions, once the broker's metadata knows them (a topic created a
+    moment ago can still be reported unknown, with no partitions)."""
+    deadline = time.monotonic() + 30
+    while True:
+        found = consumer.list_topics(topic, timeout=30).topics[topic]
+        if (found.error is None and found.partitions) or time.monotonic() > deadline:
+            return list(found.partitions)
+        time.sleep(0.1)
+
+
+def _end_offset(consumer: Consumer, topic: str, partition: int) -> int:
+    """The partition's end offset. Right after a topic is created the broker may answer
+    with an invalid offset for a moment; assigning that would fall back to "latest",
+    resolved only after our send, and the echo would be missed."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            _low, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, partition), timeout=30
+            )
+        except KafkaException:
+            if time.monotonic() > deadline:
+                raise
+            high = -1  # no leader yet for a topic this young: ask again
+        if high >= 0:
+            return int(high)
+        time.sleep(0.1)
 
 
 def _await_echo(

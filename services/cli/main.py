@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import click
+from confluent_kafka import KafkaException
 
 from schemas.errors import HfosError
 from services.cli.demo import demo
@@ -34,6 +35,12 @@ def main() -> None:
         sys.exit(error.exit_code)
     except HfosError as error:
         click.echo(f"hfos: {type(error).__name__}: {error}", err=True)
+        sys.exit(1)
+    except KafkaException as error:
+        click.echo(
+            f"hfos: Kafka error: {error.args[0].str()} (is the broker up? hfos stack status)",
+            err=True,
+        )
         sys.exit(1)
 
 
