@@ -139,6 +139,11 @@ MARKET_PRICE = TopicSpec(
 POLICY_UPDATED = _control(
     "policy.updated", "profile", "hfos.PolicyUpdated", "Risk profile versions (SPEC §2)."
 )
+# Every policy write goes through this one partition, so the stream app sees all writers'
+# commands in one order and compare-and-set decides exactly one winner.
+POLICY_COMMAND = _log(
+    "policy.command", "profile", "hfos.PolicyCommand", 30, "Requests to change the policy."
+)
 POLICY_ACTIVATED = _control(
     "policy.activated", "scope", "hfos.PolicyActivated", "Which profile is active per scope."
 )
@@ -182,6 +187,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     CIRCUIT_BREAKER_RESET,
     RISK_WARNING,
     POLICY_UPDATED,
+    POLICY_COMMAND,
     POLICY_ACTIVATED,
     STRATEGY_SWITCHED,
     MODEL_PROMOTED,

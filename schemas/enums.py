@@ -18,6 +18,13 @@ class ProfileName(StrEnum):
     DEFENSIVE = "defensive"
 
 
+class PolicyCommandKind(StrEnum):
+    """What a ``policy.command`` asks for."""
+
+    SET = "SET"
+    ACTIVATE = "ACTIVATE"
+
+
 class StrategyName(StrEnum):
     """The strategy presets of SPEC §5."""
 

@@ -11,7 +11,7 @@ Outputs are encoded by :class:`AvroCodec` in the Confluent wire format.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import faust
@@ -81,6 +81,8 @@ class Decoded:
     topic: str
     partition: int
     offset: int
+    raw: bytes | None
+    headers: list[tuple[str, bytes | None]]
 
 
 async def decoded(
@@ -96,13 +98,22 @@ async def decoded(
     async for event in stream.events():
         message = event.message
         key = event.key.decode() if isinstance(event.key, bytes) else event.key
+        item = Decoded(
+            key,
+            {},
+            message.topic,
+            message.partition,
+            message.offset,
+            event.value,
+            _headers(event.headers),
+        )
         try:
             value = _decode(serde, target, event.value)
         except SerdeError as error:
-            await _dead_letter(dead_letters, message, event, error, consumer)
+            await dead_letter(dead_letters, item, error, consumer)
             continue
         metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
-        yield Decoded(key, value, message.topic, message.partition, message.offset)
+        yield replace(item, value=value)
 
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
@@ -113,23 +124,22 @@ def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
     return value
 
 
-async def _dead_letter(
-    dead_letters: Any, message: Any, event: Any, error: Exception, consumer: str
-) -> None:
+async def dead_letter(dead_letters: Any, item: Decoded, error: Exception, consumer: str) -> None:
+    """Send ``item``'s original record to the DLQ with why it was refused; for decoding
+    failures here, and for agents refusing a well-formed event (a stale command, …)."""
     letter = dlq.DeadLetter(
-        source_topic=message.topic,
-        source_partition=message.partition,
-        source_offset=message.offset,
+        source_topic=item.topic,
+        source_partition=item.partition,
+        source_offset=item.offset,
         error_type=type(error).__name__,
         error_message=str(error),
         consumer=consumer,
     )
-    original = (
-        list((event.headers or {}).items())
-        if isinstance(event.headers, dict)
-        else list(event.headers or [])
-    )
-    await dead_letters.send(
-        key=event.key, value=event.value, headers=dlq.headers_for(letter, original)
-    )
-    metrics.DLQ_RECORDS.labels(message.topic, letter.error_type).inc()
+    key = item.key.encode() if item.key is not None else None
+    await dead_letters.send(key=key, value=item.raw, headers=dlq.headers_for(letter, item.headers))
+    metrics.DLQ_RECORDS.labels(item.topic, letter.error_type).inc()
+
+
+def _headers(raw: Any) -> list[tuple[str, bytes | None]]:
+    pairs = raw.items() if isinstance(raw, dict) else (raw or [])
+    return [(str(k), v.encode() if isinstance(v, str) else v) for k, v in pairs]

@@ -36,3 +36,17 @@ PROCESSING_SECONDS = Histogram(
 DLQ_RECORDS = Counter(
     "hfos_dlq_records_total", "Records sent to a dead-letter topic.", ["topic", "error"]
 )
+POLICY_VERSION = Gauge(
+    "hfos_policy_version",
+    "Version of the active profile a reader last returned.",
+    ["reader", "profile"],
+)
+POLICY_AGE_SECONDS = Gauge(
+    "hfos_policy_age_seconds", "Age of the policy version a reader last returned.", ["reader"]
+)
+POLICY_REDIS_AVAILABLE = Gauge(
+    "hfos_policy_redis_available", "1 when the reader's last Redis read succeeded.", ["reader"]
+)
+POLICY_REFUSED_WRITES = Counter(
+    "hfos_policy_refused_writes_total", "Policy writes refused, by typed reason.", ["reason"]
+)

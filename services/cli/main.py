@@ -9,9 +9,11 @@ from confluent_kafka import KafkaException
 
 from schemas.errors import HfosError
 from services.cli.demo import demo
+from services.cli.policy import policy
 from services.cli.schemas import schemas
 from services.cli.stack import stack
 from services.cli.topics import topics
+from services.cli.worker import worker
 
 
 @click.group()
@@ -20,7 +22,7 @@ def cli() -> None:
     """hfos: the real-time control plane of an automated trading system, on Kafka."""
 
 
-for group in (stack, topics, schemas, demo):
+for group in (stack, topics, schemas, policy, demo, worker):
     cli.add_command(group)
 
 

@@ -12,8 +12,10 @@ import redis
 # applied without being counted, or counted twice.
 _APPLY_ONCE = """
 redis.call('INCR', KEYS[2])
-if redis.call('SET', KEYS[1], '1', 'NX') then
+redis.call('EXPIRE', KEYS[2], 3600)
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', 3600) then
   redis.call('INCR', KEYS[3])
+  redis.call('EXPIRE', KEYS[3], 3600)
   return 1
 end
 return 0
@@ -21,7 +23,7 @@ return 0
 
 
 class EffectLedger:
-    def __init__(self, client: redis.Redis[bytes], namespace: str) -> None:
+    def __init__(self, client: redis.Redis, namespace: str) -> None:
         self._client = client
         self._ns = namespace
         self._script = client.register_script(_APPLY_ONCE)

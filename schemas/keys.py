@@ -1,0 +1,13 @@
+"""Every Redis key and Faust table name hfos uses (STYLE.md: one place for names)."""
+
+from __future__ import annotations
+
+POLICY_TABLE = "policy"
+"""Faust table: ``profile:<name>`` -> latest policy.updated record, ``active:<scope>`` ->
+latest policy.activated record."""
+
+
+def policy_cache_key(topic_prefix: str, key: str) -> str:
+    """Redis key of a policy-table key (``profile:normal``, ``active:global``) under the
+    deployment's topic prefix, so that isolated deployments share no cache entries."""
+    return f"hfos:{topic_prefix}policy:{key}"

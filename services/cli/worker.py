@@ -1,0 +1,30 @@
+"""``hfos worker``: run the stream worker (Faust) in the foreground."""
+
+from __future__ import annotations
+
+import click
+import faust
+
+from services.settings import load_settings
+from services.worker import build_app
+
+
+@click.command()
+@click.option("--app-id", help="Faust app id (consumer group); default: <prefix>hfos-streams.")
+@click.option(
+    "--store",
+    default="memory://",
+    show_default=True,
+    help="Table store: memory:// (tables rebuilt from changelogs on start) or "
+    "rocksdb:// (needs the rocksdb extra).",
+)
+@click.option(
+    "--loglevel",
+    default="warn",
+    show_default=True,
+    type=click.Choice(["crit", "error", "warn", "info", "debug"]),
+)
+def worker(app_id: str | None, store: str, loglevel: str) -> None:
+    """Run the stream worker until SIGTERM/SIGINT."""
+    app = build_app(load_settings(), app_id, store)
+    faust.Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -1,0 +1,31 @@
+"""The stream worker: the Faust app with every hfos agent, built from the settings."""
+
+from __future__ import annotations
+
+import faust
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from schemas.catalogue import TopicNames
+from schemas.serde import AvroSerde
+from services.settings import Settings
+from streams.app import AppConfig, create_app
+from streams.policy.binding import PolicyBinding
+from streams.policy.cache import PolicyCache
+
+
+def build_app(settings: Settings, app_id: str | None = None, store: str = "memory://") -> faust.App:
+    """The Faust app of one hfos deployment (its topic prefix picks the topics)."""
+    prefix = settings.hfos_topic_prefix
+    app = create_app(
+        AppConfig(
+            app_id=app_id or f"{prefix}hfos-streams",
+            broker=settings.kafka_bootstrap_servers,
+            store=store,
+            data_dir=f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+        )
+    )
+    serde = AvroSerde(SchemaRegistryClient(settings.registry_client_config()))
+    names = TopicNames(prefix)
+    cache = PolicyCache(settings.redis_url.get_secret_value(), prefix)
+    PolicyBinding(app, names, serde, cache)
+    return app
