@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import faust
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from schemas.catalogue import TopicNames
+from schemas.catalogue import TopicNames, TopicSpec
 from schemas.serde import AvroSerde
+from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.topics import provision
 from services.settings import Settings
 from streams.app import AppConfig, create_app
 from streams.policy.binding import PolicyBinding
@@ -29,3 +32,23 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     cache = PolicyCache(settings.redis_url.get_secret_value(), prefix)
     PolicyBinding(app, names, serde, cache)
     return app
+
+
+def provision_changelogs(settings: Settings, app: faust.App) -> None:
+    """Create the tables' changelog topics before Faust starts. Left to Faust, a topic it
+    has just created can still show 0 partitions when it verifies the table's
+    co-partitioning, and the agent crashes with PartitionsMismatch."""
+    specs = [
+        TopicSpec(
+            name=table.changelog_topic_name,
+            key="table key",
+            value_schema=None,
+            partitions=table.partitions or 1,
+            cleanup="compact",
+            retention_ms=None,
+            description=f"changelog of the {table.name} table",
+        )
+        for table in app.tables.values()
+    ]
+    admin = AdminClient(dict(settings.kafka_client_config()), logger=LIBRDKAFKA_LOG)
+    provision(admin, specs)

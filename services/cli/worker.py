@@ -6,7 +6,7 @@ import click
 import faust
 
 from services.settings import load_settings
-from services.worker import build_app
+from services.worker import build_app, provision_changelogs
 
 
 @click.command()
@@ -26,5 +26,7 @@ from services.worker import build_app
 )
 def worker(app_id: str | None, store: str, loglevel: str) -> None:
     """Run the stream worker until SIGTERM/SIGINT."""
-    app = build_app(load_settings(), app_id, store)
+    settings = load_settings()
+    app = build_app(settings, app_id, store)
+    provision_changelogs(settings, app)
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -204,8 +204,10 @@ class Redis(Part):
 
     @property
     def marker(self) -> str:
-        # redis-server rewrites its process title to "redis-server 127.0.0.1:<port>".
-        return f"127.0.0.1:{self.ports[0]}"
+        # redis-server rewrites its process title to "redis-server 127.0.0.1:<port>" a
+        # moment after exec; before that the command line has "--port <port>". The port
+        # is in both, and the recorded pid narrows it to our process.
+        return str(self.ports[0])
 
     def prepare(self) -> list[str]:
         server = downloads.ensure_redis()

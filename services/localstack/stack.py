@@ -72,6 +72,10 @@ class LocalStack:
     def is_up(self) -> bool:
         return all(status.healthy for status in self.status())
 
+    def any_running(self) -> bool:
+        """Whether any part's process is alive (healthy or not)."""
+        return any(status.running for status in self.status(timeout=0.5))
+
     # -- changing ----------------------------------------------------------------------
 
     def up(self) -> StackState:
@@ -82,9 +86,10 @@ class LocalStack:
             part = self.part(kind.name, state)
             recorded = state.parts.get(kind.name)
             if recorded and recorded.pid and process.is_running(recorded.pid, part.marker):
-                if part.check(2.0) is None:
-                    continue
-                process.stop(recorded.pid, part.marker)  # alive but not answering
+                # Alive: never restart it (a slow answer on a loaded machine is not a
+                # crash); wait for it to answer like a fresh start.
+                self._await_ready(part, recorded)
+                continue
             state.parts[kind.name] = self._spawn(part)
             starting.append(part)
         state.save(self.paths.state_file)

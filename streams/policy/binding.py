@@ -61,7 +61,8 @@ class PolicyBinding:
         self.updated_out = sink_topic(app, POLICY_UPDATED, names, serde)
         self.activated_out = sink_topic(app, POLICY_ACTIVATED, names, serde)
         self.command_dlq = dlq_topic(app, POLICY_COMMAND, names)
-        self._seeded = False
+        self._seeded_profiles = False
+        self._seeded_activation = False
         app.agent(source_topic(app, POLICY_COMMAND, names), name="policy-commands", concurrency=1)(
             self._on_commands
         )
@@ -143,20 +144,31 @@ class PolicyBinding:
             return
         if self.cache is not None:
             await self.cache.resync(dict(self.table.items()))
-        if not self._seeded:
-            self._seeded = True
+        if self._owns_commands():
             await self._seed()
 
+    def _owns_commands(self) -> bool:
+        """Whether this worker holds the policy.command partition (and so the table):
+        a worker without it sees an empty table and must not take that for a first start."""
+        assigned = self.app.consumer.assignment()
+        return any(tp.topic == self.names.name(POLICY_COMMAND) for tp in assigned)
+
     async def _seed(self) -> None:
-        """First start: version 1 of each default profile, and ``normal`` active."""
+        """First start: version 1 of each default profile, then ``normal`` active — each
+        sent at most once per process, and only while the table lacks it."""
         state = self.state()
-        commands = [
-            self._command(PolicyCommandKind.SET, name)
-            for name in ProfileName
-            if name.value not in state.versions
-        ]
-        if "global" not in state.activations:
-            commands.append(self._command(PolicyCommandKind.ACTIVATE, ProfileName.NORMAL))
+        commands = []
+        if not self._seeded_profiles:
+            self._seeded_profiles = True
+            commands = [
+                self._command(PolicyCommandKind.SET, name)
+                for name in ProfileName
+                if name.value not in state.versions
+            ]
+        elif not self._seeded_activation and len(state.versions) == len(ProfileName):
+            self._seeded_activation = True
+            if "global" not in state.activations:
+                commands = [self._command(PolicyCommandKind.ACTIVATE, ProfileName.NORMAL)]
         out = sink_topic(self.app, POLICY_COMMAND, self.names, self.serde)
         for command in commands:
             log.info("seeding policy: %s %s", command["kind"], command["profile"])
