@@ -22,8 +22,9 @@ from services.cli.context import Context
 from services.policy.client import PolicyClient
 from services.policy.store import PolicyStore
 from services.policy.view import PolicyView
+from streams import metrics
 from streams.policy import apply_change, parse_assignments, profile_name
-from streams.policy.exceptions import StaleVersionError
+from streams.policy.exceptions import PolicyError, StaleVersionError
 from streams.policy.version import PolicyVersion
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
@@ -105,7 +106,11 @@ def set_(
     reason: str,
 ) -> None:
     """Change FIELD=VALUE… of PROFILE (validated here, compare-and-set by the owner)."""
-    changes = parse_assignments(profile, assignments)  # refuses with field and range
+    try:
+        changes = parse_assignments(profile, assignments)  # refuses with field and range
+    except PolicyError as refusal:
+        metrics.POLICY_REFUSED_WRITES.labels(type(refusal).__name__).inc()
+        raise
     with _view(ctx) as view:
         current = view.state().versions.get(profile)
     expected = expect_version if expect_version is not None else (current.version if current else 0)

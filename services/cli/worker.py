@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import faust
+import prometheus_client
 
 from services.settings import load_settings
 from services.worker import build_app, provision_changelogs
@@ -27,6 +28,8 @@ from services.worker import build_app, provision_changelogs
 def worker(app_id: str | None, store: str, loglevel: str) -> None:
     """Run the stream worker until SIGTERM/SIGINT."""
     settings = load_settings()
+    if settings.hfos_metrics_port:
+        prometheus_client.start_http_server(settings.hfos_metrics_port)
     app = build_app(settings, app_id, store)
     provision_changelogs(settings, app)
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

@@ -26,6 +26,7 @@ from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import POLICY_TABLE
 from schemas.serde import AvroSerde
+from streams import metrics
 from streams.bus import dead_letter, decoded, dlq_topic, sink_topic, source_topic
 from streams.policy.cache import PolicyCache
 from streams.policy.exceptions import PolicyError
@@ -96,6 +97,7 @@ class PolicyBinding:
                 result = decide(item.value, self.state(), self._now())
             except PolicyError as refusal:
                 log.warning("policy command %s refused: %s", command_id, refusal)
+                metrics.POLICY_REFUSED_WRITES.labels(type(refusal).__name__).inc()
                 await dead_letter(self.command_dlq, item, refusal, "policy-commands")
                 continue
             await self._publish(result, command_id)

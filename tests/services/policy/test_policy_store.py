@@ -6,20 +6,27 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from click.testing import CliRunner
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import POLICY_COMMAND, POLICY_UPDATED
+from schemas.catalogue import POLICY_COMMAND, POLICY_UPDATED, TopicNames
 from schemas.enums import PolicyCommandKind
 from schemas.keys import policy_cache_key
+from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
+from services.bus.topics import provision
 from services.cli.main import cli
 from services.policy.client import PolicyClient
-from services.policy.exceptions import CommandRefusedError
+from services.policy.exceptions import CommandRefusedError, PolicyUnavailableError
+from services.policy.store import PolicyStore
+from services.testing import Servers
 from services.testing.workers import running_worker
 from tests.services.policy.conftest import Deployment, wait_for
 
@@ -183,3 +190,61 @@ def test_worker_and_reader_when_restarted_then_nothing_lost_nor_reseeded_nor_old
     ranks = [(r.activation.version, r.version.version) for r in seen]
     assert ranks == sorted(ranks)
     assert deployment.view().state().versions["defensive"].values.max_leverage == 2.5
+
+
+def test_sole_worker_when_stopped_and_started_again_then_table_recovered_without_reseed(
+    stack: Servers, serde: AvroSerde, tmp_path: Path
+) -> None:
+    """The only worker stops; its successor rebuilds the table from the changelog, writes
+    no seed and no version, and readers (old and new) keep the latest version."""
+    names = TopicNames(f"rst{uuid.uuid4().hex[:8]}.")
+    provision(AdminClient({"bootstrap.servers": stack.kafka}), names.specs())
+    deployment = Deployment(stack, names, serde, f"{names.prefix}streams", tmp_path / "w.log")
+    with running_worker(deployment.env, deployment.app_id, deployment.log):
+        store = deployment.store()
+        assert wait_for(lambda: _has_active(store), 90), deployment.log.read_text()[-2000:]
+        assert (
+            _policy(
+                deployment,
+                "set",
+                "normal",
+                "max_leverage=4",
+                "--by",
+                "t",
+                "--reason",
+                "before restart",
+            ).exit_code
+            == 0
+        )
+        assert wait_for(lambda: store.active().version.version == 2)
+    ends = _ends(deployment)
+
+    with running_worker(deployment.env, deployment.app_id, deployment.log):
+        changed = _policy(
+            deployment,
+            "set",
+            "normal",
+            "max_leverage=3",
+            "--by",
+            "t",
+            "--reason",
+            "after restart",
+            "--expect-version",
+            "2",
+        )
+        fresh = deployment.store("restarted-reader")
+
+    assert changed.exit_code == 0, str(changed.exception)  # the new owner knew version 2
+    assert _ends(deployment) == (ends[0] + 1, ends[1] + 1)  # that change, and no re-seed
+    assert fresh.active().version.version == 3
+    assert store.active().version.version == 3
+    for view in deployment.views:
+        view.close()
+
+
+def _has_active(store: PolicyStore) -> bool:
+    try:
+        store.active()
+    except PolicyUnavailableError:
+        return False
+    return True
