@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+ACCOUNTS_TABLE = "accounts"
+"""Faust table: account id -> the drawdown breaker's state of that account."""
+
 POLICY_TABLE = "policy"
 """Faust table: ``profile:<name>`` -> latest policy.updated record, ``active:<scope>`` ->
 latest policy.activated record."""

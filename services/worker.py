@@ -10,8 +10,10 @@ from schemas.catalogue import TopicNames, TopicSpec
 from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
+from services.policy.view import PolicyView
 from services.settings import Settings
 from streams.app import AppConfig, create_app
+from streams.drawdown.binding import BreakerBinding
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
 
@@ -31,6 +33,10 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     names = TopicNames(prefix)
     cache = PolicyCache(settings.redis_url.get_secret_value(), prefix)
     PolicyBinding(app, names, serde, cache)
+    # Every worker follows the policy topics itself (one partition, a few records), so
+    # each breaker partition judges with the policy active now, whoever owns the table.
+    view = PolicyView(settings.kafka_client_config(), names, serde)
+    BreakerBinding(app, names, serde, lambda: view.state().active())
     return app
 
 

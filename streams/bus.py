@@ -10,7 +10,7 @@ Outputs are encoded by :class:`AvroCodec` in the Confluent wire format.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -87,14 +87,19 @@ class Decoded:
 
 async def decoded(
     stream: Any,
-    spec: TopicSpec,
+    specs: TopicSpec | Sequence[TopicSpec],
     names: TopicNames,
     serde: AvroSerde,
     dead_letters: Any,
     consumer: str,
 ) -> AsyncIterator[Decoded]:
-    """The records of ``stream`` decoded and rule-checked; the rest dead-lettered."""
-    target = contract(spec, names)
+    """The records of ``stream`` (one or several catalogue topics) decoded and
+    rule-checked; the rest dead-lettered. ``dead_letters`` is a DLQ topic, or a mapping
+    from source topic name to its DLQ topic when the stream reads several topics."""
+    targets = {
+        contract(spec, names).topic: contract(spec, names)
+        for spec in ([specs] if isinstance(specs, TopicSpec) else specs)
+    }
     async for event in stream.events():
         message = event.message
         key = event.key.decode() if isinstance(event.key, bytes) else event.key
@@ -107,10 +112,11 @@ async def decoded(
             event.value,
             _headers(event.headers),
         )
+        dlq_of = dead_letters[message.topic] if isinstance(dead_letters, Mapping) else dead_letters
         try:
-            value = _decode(serde, target, event.value)
+            value = _decode(serde, targets[message.topic], event.value)
         except SerdeError as error:
-            await dead_letter(dead_letters, item, error, consumer)
+            await dead_letter(dlq_of, item, error, consumer)
             continue
         metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
         yield replace(item, value=value)

@@ -50,3 +50,6 @@ POLICY_REDIS_AVAILABLE = Gauge(
 POLICY_REFUSED_WRITES = Counter(
     "hfos_policy_refused_writes_total", "Policy writes refused, by typed reason.", ["reason"]
 )
+BREAKER_TRIPS = Counter(
+    "hfos_breaker_trips_total", "Circuit-breaker triggers published, by rule.", ["rule"]
+)
