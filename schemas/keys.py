@@ -5,6 +5,9 @@ from __future__ import annotations
 ACCOUNTS_TABLE = "accounts"
 """Faust table: account id -> the drawdown breaker's state of that account."""
 
+ESS_TABLE = "ess"
+"""Faust table: scope -> the emergency stop's state of that scope."""
+
 POLICY_TABLE = "policy"
 """Faust table: ``profile:<name>`` -> latest policy.updated record, ``active:<scope>`` ->
 latest policy.activated record."""

@@ -11,9 +11,10 @@ from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
 from services.policy.view import PolicyView
-from services.settings import Settings
+from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
 from streams.drawdown.binding import BreakerBinding
+from streams.ess.binding import DEFAULT_COOLDOWN_SECONDS, EssBinding
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
 
@@ -37,7 +38,21 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     # each breaker partition judges with the policy active now, whoever owns the table.
     view = PolicyView(settings.kafka_client_config(), names, serde)
     BreakerBinding(app, names, serde, lambda: view.state().active())
+    EssBinding(
+        app,
+        names,
+        serde,
+        cooldown_seconds=lambda: _cooldown(view),
+        production=settings.hfos_env is Environment.PRODUCTION,
+    )
     return app
+
+
+def _cooldown(view: PolicyView) -> int:
+    """The active policy's cooldown; without a policy, the SPEC §4 default (15 min) — the
+    ESS never loosens because a policy is missing."""
+    active = view.state().active()
+    return DEFAULT_COOLDOWN_SECONDS if active is None else active.values.ess_cooldown_seconds
 
 
 def provision_changelogs(settings: Settings, app: faust.App) -> None:

@@ -53,3 +53,8 @@ POLICY_REFUSED_WRITES = Counter(
 BREAKER_TRIPS = Counter(
     "hfos_breaker_trips_total", "Circuit-breaker triggers published, by rule.", ["rule"]
 )
+ESS_STATE = Gauge(
+    "hfos_ess_state",
+    "1 for the state each emergency-stop scope is in, 0 for the others.",
+    ["scope", "state"],
+)

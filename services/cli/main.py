@@ -8,7 +8,9 @@ import click
 from confluent_kafka import KafkaException
 
 from schemas.errors import HfosError
+from services.cli.breaker import breaker
 from services.cli.demo import demo
+from services.cli.ess import ess
 from services.cli.policy import policy
 from services.cli.schemas import schemas
 from services.cli.stack import stack
@@ -22,7 +24,7 @@ def cli() -> None:
     """hfos: the real-time control plane of an automated trading system, on Kafka."""
 
 
-for group in (stack, topics, schemas, policy, demo, worker):
+for group in (stack, topics, schemas, policy, breaker, ess, demo, worker):
     cli.add_command(group)
 
 

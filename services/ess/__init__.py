@@ -1,0 +1,1 @@
+"""The emergency stop outside the stream app: reading its state, sending commands."""
