@@ -39,7 +39,7 @@ from schemas.keys import ACCOUNTS_TABLE
 from schemas.serde import AvroSerde
 from streams import metrics
 from streams.bus import Decoded, decoded, dlq_topic, sink_topic
-from streams.drawdown.breaker import observe
+from streams.drawdown.breaker import check_stale, observe
 from streams.drawdown.codec import state_from_json, state_to_json
 from streams.drawdown.effects import BreachTriggered, Effect, RiskWarning
 from streams.drawdown.events import (
@@ -80,6 +80,7 @@ class BreakerBinding:
             internal=False,
         )
         app.agent(source, name="drawdown-breaker", concurrency=1)(self._on_events)
+        app.timer(1.0, name="drawdown-staleness")(self._check_staleness)
 
     async def _on_events(self, stream: Any) -> None:
         async for item in decoded(
@@ -110,6 +111,37 @@ class BreakerBinding:
             )
         elif isinstance(effect, RiskWarning):
             await self.warnings.send(key=key, value=warning_record(effect, now))
+
+    async def _check_staleness(self) -> None:
+        """SPEC §3: an account with open positions and no equity data for the policy's
+        ``stale_after_seconds`` asks the ESS for REDUCING (fail closed). The cause id is
+        derived from the last equity update, so one stale spell asks once."""
+        active = self.policy()
+        if active is None:
+            return
+        now = int(self.clock() * 1000)
+        for account, held in list(self.table.items()):
+            state = state_from_json(held)
+            if check_stale(state, now, active.values.stale_after_seconds):
+                await self.ess.send(
+                    key=f"account:{account}".encode(),
+                    value=stale_command(account, state.last_equity_at, now),
+                )
+
+
+def stale_command(account: str, last_equity_at: int | None, now: int) -> dict[str, Any]:
+    cause = derived_id("stale-data", account, str(last_equity_at))
+    return {
+        "envelope": envelope(PRODUCER, now, event_id=derived_id("ess.command", cause)),
+        "command_id": derived_id("ess.command", cause),
+        "scope": f"account:{account}",
+        "kind": EssCommandKind.REDUCE.value,
+        "trigger": EssTrigger.STALE_DATA.value,
+        "expected_version": None,
+        "by": PRODUCER,
+        "reason": f"no equity data since {last_equity_at} with positions open",
+        "cause_event_id": cause,
+    }
 
 
 def to_event(topic: str, value: Mapping[str, Any]) -> DrawdownEvent:

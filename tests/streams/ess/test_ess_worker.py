@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from schemas.catalogue import ESS_COMMAND
+from schemas.catalogue import ESS_COMMAND, POSITION_UPDATED
 from schemas.contracts import contract
 from schemas.envelope import envelope
+from schemas.examples import example_record
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.cli.main import cli
@@ -144,3 +145,44 @@ def test_ess_when_every_process_restarts_then_state_kept_and_readers_wait_until_
 
     assert not ready_at_once  # a process that has not read ess.state is not ready
     assert again.exit_code == 0, str(again.exception)  # the new worker knew the version
+
+
+def test_breaker_when_equity_data_goes_stale_then_ess_reduces_the_account(
+    bench: Bench, producer: EventProducer
+) -> None:
+    with running_worker(bench.env, bench.app_id, bench.log):
+        bench.wait_policy(lambda _active: True)
+        assert (
+            CliRunner()
+            .invoke(
+                cli,
+                [
+                    "policy",
+                    "set",
+                    "normal",
+                    "stale_after_seconds=2",
+                    "--by",
+                    "t",
+                    "--reason",
+                    "fast staleness",
+                ],
+                env=bench.env,
+            )
+            .exit_code
+            == 0
+        )
+        bench.wait_policy(lambda active: active.values.stale_after_seconds == 2)
+        producer.send(
+            contract(POSITION_UPDATED, bench.names),
+            "acc-s",
+            {
+                **example_record("hfos.PositionUpdated"),
+                "account_id": "acc-s",
+                "envelope": envelope("test", int(time.time() * 1000)),
+            },
+        )
+        assert producer.flush(30) == 0
+        reducing = _state(bench, "account:acc-s", lambda s: s["state"] == "REDUCING", 30)
+
+    assert reducing["trigger"] == "STALE_DATA"
+    assert reducing["version"] == 1  # asked once per stale spell, not once per second
