@@ -16,9 +16,9 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.catalogue import (
     BALANCE_UPDATED,
-    CIRCUIT_BREAKER_RESET,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_COMMAND,
+    RISK_WARNING,
     TopicNames,
 )
 from schemas.contracts import contract
@@ -57,21 +57,6 @@ class Bench:
         assert self.producer.flush(30) == 0
         return str(event["event_id"])
 
-    def reset(self, account: str, episode: int) -> None:
-        self.producer.send(
-            contract(CIRCUIT_BREAKER_RESET, self.names),
-            account,
-            {
-                "envelope": envelope("test", int(time.time() * 1000)),
-                "account_id": account,
-                "episode": episode,
-                "by": "operator",
-                "reason": "test",
-                "rebase_peak": False,
-            },
-        )
-        assert self.producer.flush(30) == 0
-
     def triggers(self, expected: int, settle: float = 3.0) -> list[dict[str, Any]]:
         target = contract(CIRCUIT_BREAKER_TRIGGERED, self.names)
         raw = read_topic(
@@ -97,6 +82,10 @@ class Bench:
         raise AssertionError(self.log.read_text()[-3000:])
 
 
+def serde_decode(bench: Bench, spec: Any, value: bytes | None) -> dict[str, Any]:
+    return bench.serde.decode(contract(spec, bench.names), value)
+
+
 @pytest.fixture
 def bench(stack: Servers, serde: AvroSerde, producer: EventProducer, tmp_path: Path) -> Bench:
     return Bench(stack, serde, producer, tmp_path / "worker.log")
@@ -107,12 +96,22 @@ def test_breaker_when_drawdown_crosses_limit_then_one_trigger_and_other_accounts
 ) -> None:
     with running_worker(bench.env, bench.app_id, bench.log):
         bench.wait_policy(lambda active: active.profile.value == "normal")
+        bench.balance("acc-w", 10_000.0)
+        bench.balance("acc-w", 9_580.0)  # 4.2 % daily loss: past 0.8 x 5 %, under 5 %
+        bench.balance("acc-w", 9_570.0)  # still warned, same episode: no second warning
         for wallet in (10_000.0, 9_700.0, 8_800.0, 8_500.0, 9_990.0, 8_000.0):
             bench.balance("acc-a", wallet)
             bench.balance("acc-b", 10_000.0 + wallet / 1000)
         bench.balance("acc-c", 10_000.0)
         bench.balance("acc-c", 8_000.0)
         triggers = bench.triggers(2)
+        warnings = read_topic(
+            {"bootstrap.servers": bench.stack.kafka},
+            bench.names.name(RISK_WARNING),
+            10,
+            timeout=5,
+            settle=0.5,
+        )
         commands = read_topic(
             {"bootstrap.servers": bench.stack.kafka},
             bench.names.name(ESS_COMMAND),
@@ -127,6 +126,9 @@ def test_breaker_when_drawdown_crosses_limit_then_one_trigger_and_other_accounts
     assert acc_a["episode"] == 1
     assert acc_a["policy_profile"] == "normal"
     assert len(commands) == 2  # one ESS TRIP per trigger
+    warned = [serde_decode(bench, RISK_WARNING, w.value) for w in warnings]
+    acc_w = [w for w in warned if w["account_id"] == "acc-w"]
+    assert [w["rule"] for w in acc_w] == ["DAILY_LOSS"]
 
 
 def test_breaker_when_policy_changes_mid_stream_then_next_event_uses_new_threshold(
@@ -178,7 +180,13 @@ def test_worker_when_sigkilled_after_breach_then_one_trigger_and_peak_intact(
         assert len(bench.triggers(1, settle=0.0)) == 1
         stop_worker(worker, signal.SIGKILL)
     with running_worker(bench.env, bench.app_id, bench.log):
-        bench.reset("acc-k", episode=1)
+        reset = CliRunner().invoke(
+            cli,
+            ["breaker", "reset", "--account", "acc-k", "--by", "operator", "--reason", "reviewed"],
+            env=bench.env,
+        )
+        assert reset.exit_code == 0, str(reset.exception)
+        assert "episode 1" in reset.stdout
         bench.balance("acc-k", 8_900.0)  # 11 % below the old peak: breaches again
         triggers = bench.triggers(3, settle=4.0)
 
