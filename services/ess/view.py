@@ -4,16 +4,13 @@ read the topic to its end (until then, the process must refuse new risk: not rea
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Mapping
 from typing import Any
-
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
 
 from schemas.catalogue import ESS_STATE, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.follower import Follower
 
 
 class EssView:
@@ -24,48 +21,23 @@ class EssView:
         self._serde = serde
         self._states: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self.caught_up = threading.Event()
-        self._consumer = Consumer(
-            {
-                **client_config,
-                "group.id": f"hfos-ess-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "fetch.wait.max.ms": 10,
-                "logger": LIBRDKAFKA_LOG,
-            }
+        self._follower = Follower(
+            client_config, [self._contract.topic], self._apply, "hfos-ess-view"
         )
-        self._consumer.assign([TopicPartition(self._contract.topic, 0, OFFSET_BEGINNING)])
-        self._thread = threading.Thread(target=self._run, name="ess-view", daemon=True)
-        self._thread.start()
+        self.caught_up = self._follower.caught_up
 
     def states(self) -> dict[str, dict[str, Any]]:
         with self._lock:
             return dict(self._states)
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        self._follower.close()
 
-    def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                for message in self._consumer.consume(500, 0.1):
-                    error = message.error()
-                    if error is not None:
-                        if error.code() == KafkaError._PARTITION_EOF:
-                            self.caught_up.set()
-                        continue
-                    self._apply(message.value())
-        finally:
-            self._consumer.close()
-
-    def _apply(self, raw: bytes | None) -> None:
+    def _apply(self, _topic: str, raw: bytes | None) -> None:
         try:
             record = self._serde.decode(self._contract, raw)
         except SerdeError:
-            return
+            return  # the ESS's own output; a record it cannot read is not a state
         with self._lock:
             held = self._states.get(record["scope"])
             if held is None or held["version"] < record["version"]:

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
-import uuid
 from collections.abc import Mapping
-
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, TopicPartition
 
 from schemas.catalogue import POLICY_ACTIVATED, POLICY_UPDATED, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.follower import Follower
 from streams.policy.exceptions import PolicyError
 from streams.policy.owner import PolicyState
 from streams.policy.records import Activation, activation_from_record, version_from_record
@@ -38,23 +35,13 @@ class PolicyView:
         self._versions: dict[str, PolicyVersion] = {}
         self._activations: dict[str, Activation] = {}
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self.caught_up = threading.Event()
-        self._consumer = Consumer(
-            {
-                **client_config,
-                "group.id": f"hfos-view-{uuid.uuid4().hex}",
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                "fetch.wait.max.ms": 10,
-                "logger": LIBRDKAFKA_LOG,
-            }
+        self._follower = Follower(
+            client_config,
+            [self._updated.topic, self._activated.topic],
+            self._handle,
+            "hfos-policy-view",
         )
-        self._consumer.assign(
-            [TopicPartition(c.topic, 0, OFFSET_BEGINNING) for c in (self._updated, self._activated)]
-        )
-        self._thread = threading.Thread(target=self._run, name="policy-view", daemon=True)
-        self._thread.start()
+        self.caught_up = self._follower.caught_up
 
     def state(self) -> PolicyState:
         with self._lock:
@@ -64,29 +51,11 @@ class PolicyView:
         return self.caught_up.wait(seconds)
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        self._follower.close()
 
-    def _run(self) -> None:
-        at_end: set[str] = set()
+    def _handle(self, topic: str, raw: bytes | None) -> None:
         try:
-            while not self._stop.is_set():
-                for message in self._consumer.consume(500, 0.1):
-                    self._handle(message, at_end)
-        finally:
-            self._consumer.close()
-
-    def _handle(self, message: Message, at_end: set[str]) -> None:
-        error = message.error()
-        topic = str(message.topic())
-        if error is not None:
-            if error.code() == KafkaError._PARTITION_EOF:
-                at_end.add(topic)
-                if len(at_end) == 2:  # noqa: PLR2004 - both policy topics
-                    self.caught_up.set()
-            return
-        try:
-            self._apply(topic, message.value())
+            self._apply(topic, raw)
         except (SerdeError, PolicyError, KeyError, ValueError) as problem:
             log.warning("policy view: skipping an unreadable record of %s: %s", topic, problem)
 

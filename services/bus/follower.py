@@ -1,0 +1,68 @@
+"""Following single-partition topics from their beginning in a daemon thread.
+
+The shared machinery of every in-process materialised view (policy, ESS state): read
+each topic from offset 0, hand every record to the view, and say when all of them have
+been read to their end once — until then the view is not ready and its owner must not
+allow new risk.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+
+from services.bus.producer import LIBRDKAFKA_LOG
+
+OnRecord = Callable[[str, bytes | None], None]
+
+
+class Follower:
+    def __init__(
+        self,
+        client_config: Mapping[str, str],
+        topics: Sequence[str],
+        on_record: OnRecord,
+        name: str,
+    ) -> None:
+        self._topics = list(topics)
+        self._on_record = on_record
+        self._stop = threading.Event()
+        self.caught_up = threading.Event()
+        # 10 ms fetch wait: a view sees a change within milliseconds, and the broker
+        # answers an idle fetch cheaply.
+        self._consumer = Consumer(
+            {
+                **client_config,
+                "group.id": f"{name}-{uuid.uuid4().hex}",
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "fetch.wait.max.ms": 10,
+                "logger": LIBRDKAFKA_LOG,
+            }
+        )
+        self._consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in self._topics])
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        at_end: set[str] = set()
+        try:
+            while not self._stop.is_set():
+                for message in self._consumer.consume(500, 0.1):
+                    error = message.error()
+                    topic = str(message.topic())
+                    if error is None:
+                        self._on_record(topic, message.value())
+                    elif error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(topic)
+                        if at_end.issuperset(self._topics):
+                            self.caught_up.set()
+        finally:
+            self._consumer.close()
