@@ -1,9 +1,10 @@
 """Policy propagation and Redis resync, on the real stack with a real stream worker.
 
-1. Propagation: this process submits ``--changes`` changes of the active profile through
-   the same command path ``hfos policy set`` uses (PolicyClient, without a CLI process
-   start per change); a reader in another process polls ``PolicyStore.active()`` and
-   reports when it first returns each new version. Latency = first seen - submitted.
+1. Propagation: this process produces ``--changes`` changes of the active profile as the
+   ``policy.command`` records ``hfos policy set`` sends (after its validation, which
+   happens before anything is sent); a reader in another process polls
+   ``PolicyStore.active()`` and reports when it first returns each new version.
+   Latency = first seen - produced; one change at a time.
 2. Resync: Redis is SIGKILLed and started again ``--restarts`` times; the time is from
    the call that starts Redis again (so it includes Redis's own start, ~10 ms) to the
    cache holding the current version of the active profile.
@@ -27,13 +28,14 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from bench.common import emit, servers
-from schemas.catalogue import TopicNames
+from schemas.catalogue import POLICY_COMMAND, TopicNames
+from schemas.contracts import contract
 from schemas.enums import PolicyCommandKind
+from schemas.envelope import envelope
 from schemas.keys import policy_cache_key
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
-from services.policy.client import PolicyClient
 from services.policy.store import PolicyStore
 from services.policy.view import PolicyView
 from services.testing import Servers
@@ -63,12 +65,10 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _propagation(found: Servers, names: TopicNames, serde: AvroSerde, changes: int) -> list[float]:
-    client = PolicyClient(
-        {"bootstrap.servers": found.kafka},
-        names,
-        serde,
-        EventProducer({"bootstrap.servers": found.kafka}, serde),
+    producer = EventProducer(
+        {"bootstrap.servers": found.kafka}, serde, extra_config={"linger.ms": 0}
     )
+    commands = contract(POLICY_COMMAND, names)
     ready, stop = multiprocessing.Event(), multiprocessing.Event()
     seen: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
     reader = multiprocessing.Process(target=_reader, args=(found, names.prefix, ready, seen, stop))
@@ -78,28 +78,27 @@ def _propagation(found: Servers, names: TopicNames, serde: AvroSerde, changes: i
     view.wait_caught_up(30)
     version = view.state().versions["normal"].version
     view.close()
-    sent: dict[int, float] = {}
-    for i in range(changes):
-        sent[version + 1] = time.time()
-        answer = client.submit(
-            {
-                "kind": PolicyCommandKind.SET.value,
-                "profile": "normal",
-                "scope": "global",
-                "changes": {"max_drawdown": f"{0.08 + (i % 10) / 1000:.3f}"},
-                "expected_version": version,
-                "by": "bench",
-                "reason": "propagation",
-            }
-        )
-        version = int(answer["version"])
-        time.sleep(0.01)  # let the reader see each version on its own
     latencies: list[float] = []
-    deadline = time.monotonic() + 30
-    while len(latencies) < changes and time.monotonic() < deadline:
+    for i in range(changes):
+        command_id = str(uuid.uuid4())
+        record = {
+            "envelope": envelope("bench", int(time.time() * 1000), event_id=command_id),
+            "kind": PolicyCommandKind.SET.value,
+            "profile": "normal",
+            "scope": "global",
+            "changes": {"max_drawdown": f"{0.08 + (i % 10) / 1000:.3f}"},
+            "expected_version": version,
+            "by": "bench",
+            "reason": "propagation",
+        }
+        started = time.time()  # the command is produced now: what `policy set` does last
+        producer.send(commands, "normal", record)
+        producer.flush(30)
         got, at = seen.get(timeout=30)
-        if got in sent:
-            latencies.append((at - sent[got]) * 1000)
+        if got != version + 1:
+            raise SystemExit(f"the reader saw version {got}, expected {version + 1}")
+        latencies.append((at - started) * 1000)
+        version = got
     stop.set()
     reader.join(10)
     return latencies

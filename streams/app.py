@@ -22,7 +22,8 @@ class AppConfig:
 
 def create_app(config: AppConfig) -> faust.App:
     """A Faust app with the settings every hfos agent relies on."""
-    brokers = ";".join(f"kafka://{server.strip()}" for server in config.broker.split(","))
+    # hfos:// is Faust's aiokafka transport with a short fetch wait (streams/transport.py).
+    brokers = ";".join(f"hfos://{server.strip()}" for server in config.broker.split(","))
     return faust.App(
         config.app_id,
         broker=brokers,
