@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
+from hypothesis import settings
 
 from schemas.catalogue import TopicNames
 from schemas.loader import AVRO_DIR
@@ -18,6 +20,12 @@ from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.testing import Servers, servers, unique_name
+
+# CI must be reproducible: the same examples every run (a failure there is then a real,
+# repeatable one). Locally, hypothesis keeps drawing new examples to find new bugs.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

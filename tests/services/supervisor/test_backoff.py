@@ -147,7 +147,7 @@ def test_counters_when_any_history_then_never_silently_reset(
         else:
             state, step = on_failure(state, START, source)
             if isinstance(step, Retry):
-                assert step.delay_seconds < 16 * 1.1
+                assert step.delay_seconds <= 16 * 1.1  # "up to" 10 %: u near 1 rounds to it
         assert state.episode >= before.episode
         assert state.total_attempts >= before.total_attempts
         assert 0 <= state.attempts <= 5

@@ -58,6 +58,8 @@ class Bench:
         return str(event["event_id"])
 
     def triggers(self, expected: int, settle: float = 3.0) -> list[dict[str, Any]]:
+        """At least ``expected`` triggers (waiting up to 60 s for them), plus whatever
+        arrives in ``settle`` more seconds — a test of "no more than" needs the settle."""
         target = contract(CIRCUIT_BREAKER_TRIGGERED, self.names)
         raw = read_topic(
             {"bootstrap.servers": self.stack.kafka},
@@ -138,7 +140,7 @@ def test_breaker_when_policy_changes_mid_stream_then_next_event_uses_new_thresho
         bench.wait_policy(lambda active: active.version == 1)
         bench.balance("acc-p", 10_000.0)
         bench.balance("acc-p", 9_600.0)  # 4 %: under normal's 10 % drawdown and 5 % daily
-        assert bench.triggers(1, settle=2.0) == []
+        assert bench.triggers(0, settle=2.0) == []
         changed = CliRunner().invoke(
             cli,
             ["policy", "set", "normal", "max_drawdown=0.03", "--by", "t", "--reason", "tighten"],
@@ -164,7 +166,7 @@ def test_breaker_when_input_duplicated_then_no_second_trigger_and_recovery_keeps
         bench.balance("acc-d", 8_000.0, event_id=tipping)  # redelivered
         bench.balance("acc-d", 12_000.0)  # recovery never un-latches
         bench.balance("acc-d", 7_000.0)  # still the same episode
-        triggers = bench.triggers(2, settle=3.0)
+        triggers = bench.triggers(1, settle=3.0)
 
     assert len(triggers) == 1
     assert triggers[0]["tipping_event_id"] == tipping
@@ -188,7 +190,7 @@ def test_worker_when_sigkilled_after_breach_then_one_trigger_and_peak_intact(
         assert reset.exit_code == 0, str(reset.exception)
         assert "episode 1" in reset.stdout
         bench.balance("acc-k", 8_900.0)  # 11 % below the old peak: breaches again
-        triggers = bench.triggers(3, settle=4.0)
+        triggers = bench.triggers(2, settle=4.0)
 
     by_episode = {t["episode"]: t for t in triggers}
     assert len({t["envelope"]["event_id"] for t in triggers if t["episode"] == 1}) == 1
