@@ -12,7 +12,7 @@ from schemas import dlq
 from schemas.catalogue import TRADE_SIGNAL, TopicNames
 from schemas.contracts import contract
 from schemas.examples import example_record
-from schemas.serde import AvroSerde, RecordValidationError
+from schemas.serde import AvroSerde, Contract, RecordValidationError
 from services.bus.consumer import ConsumedEvent, EventConsumer
 from services.bus.exceptions import ProducerBufferFullError
 from services.bus.producer import EventProducer
@@ -24,6 +24,24 @@ pytestmark = pytest.mark.stack
 
 def _signal(seed: int, **overrides: Any) -> dict[str, Any]:
     return example_record("hfos.TradeSignal", seed=seed, overrides=overrides)
+
+
+def _consumer(
+    stack: Servers,
+    signals: Contract,
+    serde: AvroSerde,
+    producer: EventProducer,
+    seen: list[ConsumedEvent],
+) -> EventConsumer:
+    """A consumer of ``signals`` in a fresh group that collects what it handles."""
+    return EventConsumer(
+        {"bootstrap.servers": stack.kafka},
+        f"g-{uuid.uuid4().hex}",
+        [signals],
+        serde,
+        producer,
+        seen.append,
+    )
 
 
 def _drain(consumer: EventConsumer, seen: list[ConsumedEvent], want: int, polls: int = 60) -> None:
@@ -44,14 +62,7 @@ def test_send_then_consume_when_record_valid_then_decoded_record_equals_sent(
     assert producer.flush(30) == 0
     seen: list[ConsumedEvent] = []
 
-    consumer = EventConsumer(
-        {"bootstrap.servers": stack.kafka},
-        f"g-{uuid.uuid4().hex}",
-        [signals],
-        serde,
-        producer,
-        seen.append,
-    )
+    consumer = _consumer(stack, signals, serde, producer, seen)
     _drain(consumer, seen, len(sent))
 
     assert sorted((e.value for e in seen), key=lambda r: str(r["signal_id"])) == sorted(
@@ -96,14 +107,7 @@ def test_consume_when_poison_pills_between_valid_events_then_each_goes_to_dlq_an
     assert producer.flush(30) == 0
     seen: list[ConsumedEvent] = []
 
-    consumer = EventConsumer(
-        {"bootstrap.servers": stack.kafka},
-        f"g-{uuid.uuid4().hex}",
-        [signals],
-        serde,
-        producer,
-        seen.append,
-    )
+    consumer = _consumer(stack, signals, serde, producer, seen)
     _drain(consumer, seen, len(valid))
 
     assert len(seen) == len(valid)
