@@ -10,6 +10,7 @@ from schemas.catalogue import TopicNames, TopicSpec
 from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
+from services.faust_auth import faust_credentials
 from services.policy.view import PolicyView
 from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
@@ -27,6 +28,7 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
             app_id=app_id or f"{prefix}hfos-streams",
             broker=settings.kafka_bootstrap_servers,
             store=store,
+            credentials=faust_credentials(settings),
             data_dir=f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
         )
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 
@@ -18,6 +19,8 @@ class AppConfig:
     """``rocksdb://`` (rocksdict) in production; ``memory://`` in tests (STACK.md)."""
     data_dir: str = "/tmp/hfos-worker"  # noqa: S108 - overridden by services for real runs
     commit_interval_seconds: float = 0.5
+    credentials: Any = None
+    """faust.SASLCredentials / SSLCredentials for a secured cluster; None for PLAINTEXT."""
 
 
 def create_app(config: AppConfig) -> faust.App:
@@ -36,6 +39,7 @@ def create_app(config: AppConfig) -> faust.App:
         broker_commit_interval=config.commit_interval_seconds,
         topic_replication_factor=1,
         web_enabled=False,
+        broker_credentials=config.credentials,
         # One concurrent event per agent: faust #606 can commit past an unfinished event
         # with concurrency > 1 (STACK.md).
         agent_supervisor="mode.OneForOneSupervisor",
