@@ -64,7 +64,6 @@ class Settings(BaseModel):
     schema_registry_password: SecretStr | None = None
 
     hfos_env: Environment = Environment.DEVELOPMENT
-    hfos_service: str = "hfos"
     hfos_topic_prefix: str = ""
     hfos_metrics_port: int | None = None
 

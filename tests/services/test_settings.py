@@ -85,5 +85,5 @@ def test_mask_url_when_no_password_then_url_unchanged() -> None:
 def test_settings_when_constructed_then_frozen() -> None:
     settings = load_settings(GOOD)
     with pytest.raises(ValueError, match="frozen"):
-        settings.hfos_service = "other"
+        settings.hfos_topic_prefix = "other."
     assert isinstance(settings, Settings)
