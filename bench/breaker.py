@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
 import time
 import uuid
@@ -27,7 +26,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from bench.common import emit, servers
+from bench.common import emit, latency_summary, servers
 from schemas.catalogue import (
     BALANCE_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
@@ -194,21 +193,13 @@ def main() -> None:
         latencies = _latency(found, names, producer, serde, args.breaches)
         agent, plain = _throughput(found, names, producer, serde, app_id, args.events)
 
-    def summary(values: list[float]) -> dict[str, float]:
-        ordered = sorted(values)
-        return {
-            "p50": round(statistics.median(ordered), 2),
-            "p99": round(ordered[min(int(0.99 * len(ordered)), len(ordered) - 1)], 2),
-            "max": round(ordered[-1], 2),
-        }
-
     emit(
         {
             "benchmark": "breaker",
             "breaches": len(latencies),
-            "breach_to_trigger_ms": summary(latencies),
+            "breach_to_trigger_ms": latency_summary(latencies),
             "target_p99_ms": 100,
-            "raw_round_trip_ms": summary(floor),
+            "raw_round_trip_ms": latency_summary(floor),
             "agent_events_per_second": round(agent),
             "plain_consume_decode_events_per_second": round(plain),
             "events": args.events,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from datetime import UTC, datetime
 from typing import Any
@@ -42,6 +43,16 @@ def machine() -> dict[str, Any]:
         "cpu": cpu,
         "python": platform.python_version(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def latency_summary(values: list[float], digits: int = 2) -> dict[str, float]:
+    """p50, p99 and max of ``values`` (p99 = the value at rank 0.99 n)."""
+    ordered = sorted(values)
+    return {
+        "p50": round(statistics.median(ordered), digits),
+        "p99": round(ordered[min(int(0.99 * len(ordered)), len(ordered) - 1)], digits),
+        "max": round(ordered[-1], digits),
     }
 
 

@@ -27,7 +27,7 @@ import redis
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from bench.common import emit, servers
+from bench.common import emit, latency_summary, servers
 from schemas.catalogue import POLICY_COMMAND, TopicNames
 from schemas.contracts import contract
 from schemas.enums import PolicyCommandKind
@@ -57,11 +57,6 @@ def _reader(found: Servers, prefix: str, ready: Any, seen: Any, stop: Any) -> No
             last = version
         time.sleep(0.0005)
     view.close()
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(q * len(ordered)), len(ordered) - 1)]
 
 
 def _propagation(found: Servers, names: TopicNames, serde: AvroSerde, changes: int) -> list[float]:
@@ -149,11 +144,7 @@ def main() -> None:
         {
             "benchmark": "policy",
             "changes": len(latencies),
-            "propagation_ms": {
-                "p50": round(statistics.median(latencies), 2),
-                "p99": round(_percentile(latencies, 0.99), 2),
-                "max": round(max(latencies), 2),
-            },
+            "propagation_ms": latency_summary(latencies),
             "propagation_target_p99_ms": 100,
             "redis_restarts": len(resyncs),
             "resync_ms": {
