@@ -1,0 +1,89 @@
+"""What the paper book decides: one small dataclass per output topic, and their ids.
+
+Every id is derived from its cause (``schemas.ids``): a fill's from the order id, a
+revaluation's from the account, the symbol and the price event's id, a funding from the
+account. A replayed order or price therefore yields the same ids, and every consumer
+(the breaker dedupes on event ids) sees no second effect.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeAlias
+
+from schemas.enums import ExitReason, PositionSide
+from schemas.ids import derived_id
+
+
+@dataclass(frozen=True)
+class PositionUpdate:
+    """A ``position.updated``: an open position after a fill or a revaluation."""
+
+    event_id: str
+    account_id: str
+    symbol: str
+    side: PositionSide
+    quantity: float
+    entry_price: float
+    mark_price: float
+    unrealized_pnl: float
+    leverage: float
+
+
+@dataclass(frozen=True)
+class PositionClose:
+    """A ``position.closed``; ``realized_pnl`` is net of the fee on the closed quantity, so
+    that for a plain close wallet + realized is exactly the wallet the balance reports."""
+
+    event_id: str
+    account_id: str
+    symbol: str
+    side: PositionSide
+    quantity: float
+    entry_price: float
+    exit_price: float
+    realized_pnl: float
+    exit_reason: ExitReason
+    order_id: str | None
+
+
+@dataclass(frozen=True)
+class BalanceUpdate:
+    """A ``balance.updated`` with the equity given explicitly (wallet + unrealized PnL).
+
+    ``order_id`` is set when a fill caused it: every accepted order yields exactly one such
+    balance, which is how a restarted exchange knows which orders it already filled.
+    """
+
+    event_id: str
+    account_id: str
+    wallet_balance: float
+    equity: float
+    order_id: str | None = None
+
+
+Effect: TypeAlias = PositionUpdate | PositionClose | BalanceUpdate
+
+
+def fill_position_id(order_id: str) -> str:
+    return derived_id("exchange.fill.position", order_id)
+
+
+def fill_closed_id(order_id: str) -> str:
+    return derived_id("exchange.fill.closed", order_id)
+
+
+def fill_balance_id(order_id: str) -> str:
+    return derived_id("exchange.fill.balance", order_id)
+
+
+def mark_position_id(account_id: str, symbol: str, price_event_id: str) -> str:
+    return derived_id("exchange.mark.position", account_id, symbol, price_event_id)
+
+
+def mark_balance_id(account_id: str, symbol: str, price_event_id: str) -> str:
+    return derived_id("exchange.mark.balance", account_id, symbol, price_event_id)
+
+
+def funding_id(account_id: str) -> str:
+    return derived_id("exchange.funding", account_id)

@@ -1,0 +1,305 @@
+"""The paper exchange on Kafka (SPEC §5): it fills ``order.requested`` at the latest
+``market.price`` of the symbol and publishes ``position.updated``, ``position.closed`` and
+``balance.updated``, and marks open positions to every new price — so prices move equity
+and equity moves the breaker.
+
+Exactly once, end to end: inputs are read ``read_committed`` (the executor writes orders
+in transactions) by one consumer group, and each polled batch's effects and input offsets
+are committed in one Kafka transaction (:mod:`.sink`). An order id filled before is never
+filled again (the book remembers every filled order, rebuilt on start from the order ids
+its fill balances carry). On start the book is rebuilt from the exchange's own output
+(:mod:`.replay`) before any order is read, so a restart loses no state; an account named in
+the configuration with no balance yet is funded with one ``balance.updated``.
+
+Within a batch, prices are applied before orders, so an order fills at the newest price
+the exchange has read. An order for a symbol with no price yet fills at the price the
+executor sized it at (its ``price`` field), and a log line says so.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka.admin import AdminClient
+
+from schemas import dlq
+from schemas.catalogue import MARKET_PRICE, ORDER_REQUESTED, TopicNames, dlq_name
+from schemas.contracts import contract
+from schemas.serde import AvroSerde, SerdeError
+from services.bus.consumer import InvalidEventError, headers_of, value_rules
+from services.bus.producer import LIBRDKAFKA_LOG
+from services.exchange import metrics
+from services.exchange.book import PaperBook
+from services.exchange.effects import BalanceUpdate, Effect
+from services.exchange.exceptions import (
+    InvalidOrderError,
+    InvalidPriceError,
+    MissingTopicsError,
+    UnknownAccountError,
+)
+from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER
+from services.exchange.records import Cause, order_of, record_of, topic_of
+from services.exchange.replay import OUTPUTS, read_own_output
+from services.exchange.sink import TransactionalSink
+from streams import metrics as bus_metrics
+
+LOG = logging.getLogger("hfos.exchange")
+DEFAULT_INSTANCE = "hfos-exchange"
+DEFAULT_INITIAL_BALANCE = 10_000.0
+_DEAD_LETTERED = (SerdeError, InvalidEventError, InvalidOrderError, InvalidPriceError)
+
+
+@dataclass(frozen=True)
+class ExchangeConfig:
+    """``instance`` names the consumer group and the transactional id (under the topic
+    prefix): run one exchange per prefix — a second with the same instance fences the
+    first, which then stops with a fatal error instead of filling orders twice."""
+
+    accounts: tuple[str, ...] = ()
+    initial_balance: float = DEFAULT_INITIAL_BALANCE
+    fee: float = 0.0
+    instance: str = DEFAULT_INSTANCE
+    batch_size: int = 500
+
+
+class PaperExchange:
+    def __init__(
+        self,
+        client_config: Mapping[str, str],
+        names: TopicNames,
+        serde: AvroSerde,
+        config: ExchangeConfig,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = dict(client_config)
+        self._names, self._serde, self._config, self._clock = names, serde, config, clock
+        self._orders = contract(ORDER_REQUESTED, names)
+        self._prices = contract(MARKET_PRICE, names)
+        self._inputs = {c.topic: c for c in (self._orders, self._prices)}
+        self._group = f"{names.prefix}{config.instance}"
+        self._sink = TransactionalSink(client_config, serde, self._group, service=config.instance)
+        self._book = PaperBook(config.fee)
+        self._consumer: Consumer | None = None
+        self._seq = 0
+
+    @property
+    def book(self) -> PaperBook:
+        return self._book
+
+    def start(self) -> None:
+        """Fence a predecessor, rebuild the book, fund new accounts, then subscribe."""
+        started = time.monotonic()
+        _require_topics(self._client, self._names)
+        self._sink.init()
+        self._restore()
+        self._fund()
+        self._consumer = Consumer(
+            {
+                **self._client,
+                "group.id": self._group,
+                # Static membership: a restarted exchange takes its partitions back at
+                # once instead of waiting out the dead process's 10 s session.
+                "group.instance.id": self._group,
+                "session.timeout.ms": 10_000,
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                "logger": LIBRDKAFKA_LOG,
+            }
+        )
+        self._consumer.subscribe(list(self._inputs))
+        metrics.REBUILD_SECONDS.set(time.monotonic() - started)
+
+    def run(self, should_stop: Callable[[], bool], timeout: float = 0.1) -> None:
+        """Poll until ``should_stop()``, then close (each batch is committed as it goes)."""
+        try:
+            while not should_stop():
+                self.poll(timeout)
+        finally:
+            self.close()
+
+    def poll(self, timeout: float = 0.1) -> int:
+        """Handle one batch in one transaction; returns how many records it had."""
+        consumer = self._require_consumer()
+        messages = [m for m in consumer.consume(self._config.batch_size, timeout) if _usable(m)]
+        if not messages:
+            return 0
+        started = time.perf_counter()
+        try:
+            self._sink.begin()
+            for message in sorted(messages, key=self._prices_first):
+                self._handle(message)
+            self._sink.commit(_next_offsets(messages), consumer.consumer_group_metadata())
+        except KafkaException as error:
+            if not error.args[0].txn_requires_abort():
+                raise
+            self._recover(error)
+            return 0
+        metrics.TRANSACTIONS.labels("committed").inc()
+        metrics.TRANSACTION_SECONDS.observe(time.perf_counter() - started)
+        metrics.ACCOUNTS.set(len(self._book.accounts()))
+        metrics.OPEN_POSITIONS.set(self._book.open_positions())
+        return len(messages)
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None
+        self._sink.close()
+
+    # -- start-up and recovery ----------------------------------------------------------
+
+    def _restore(self) -> None:
+        rebuild = read_own_output(self._client, self._names, self._serde)
+        self._book = rebuild.book(self._config.fee)
+        self._seq = max(self._seq, rebuild.next_seq)
+        LOG.info(
+            "book rebuilt from own output: %d accounts, %d open positions, %d filled orders",
+            len(self._book.accounts()),
+            self._book.open_positions(),
+            len(rebuild.filled),
+        )
+
+    def _fund(self) -> None:
+        effects = [
+            effect
+            for account in self._config.accounts
+            for effect in self._book.fund(account, self._config.initial_balance)
+        ]
+        if not effects:
+            return
+        self._sink.begin()
+        self._emit(effects, Cause(None, None, self._now()))
+        self._sink.commit(None, None)
+        for effect in effects:
+            LOG.info("funded %s with %.2f", effect.account_id, self._config.initial_balance)
+
+    def _recover(self, error: KafkaException) -> None:
+        """An abortable transaction error: abort, and start over from what is committed —
+        the book from the exchange's own output, the inputs from the committed offsets."""
+        LOG.warning("transaction aborted (%s); rebuilding from committed state", error)
+        self._sink.abort()
+        metrics.TRANSACTIONS.labels("aborted").inc()
+        self._restore()
+        consumer = self._require_consumer()
+        for committed in consumer.committed(consumer.assignment(), timeout=30):
+            offset = committed.offset if committed.offset >= 0 else OFFSET_BEGINNING
+            consumer.seek(TopicPartition(committed.topic, committed.partition, offset))
+
+    # -- one record ---------------------------------------------------------------------
+
+    def _handle(self, message: Message) -> None:
+        topic = str(message.topic())
+        source = self._inputs[topic]
+        try:
+            value = self._serde.decode(source, message.value())
+            value_rules(source, value)
+            if source is self._prices:
+                self._on_price(value)
+            else:
+                self._on_order(value)
+        except _DEAD_LETTERED as error:
+            self._dead_letter(message, error)
+        bus_metrics.EVENTS_PROCESSED.labels(topic, self._group).inc()
+
+    def _on_price(self, value: Mapping[str, Any]) -> None:
+        env = value["envelope"]
+        effects = self._book.revalue(str(value["symbol"]), float(value["price"]), env["event_id"])
+        metrics.REVALUATIONS.inc(len(effects) // 2)
+        self._emit(effects, Cause(env["event_id"], env.get("correlation_id"), self._now()))
+
+    def _on_order(self, value: Mapping[str, Any]) -> None:
+        order, env = order_of(value), value["envelope"]
+        if self._book.is_filled(order.order_id):
+            metrics.ORDERS_SKIPPED.labels("duplicate").inc()
+            LOG.info("order %s was filled before: not filled again", order.order_id)
+            return
+        price = self._book.price(order.symbol)
+        if price is None:
+            price = order.price
+            metrics.FALLBACK_PRICE.inc()
+            LOG.warning(
+                "no market.price of %s seen yet: order %s fills at its own price %s "
+                "(the price the executor sized it at)",
+                order.symbol,
+                order.order_id,
+                price,
+            )
+        try:
+            fill = self._book.fill(order, price)
+        except UnknownAccountError as error:
+            metrics.ORDERS_SKIPPED.labels("unknown_account").inc()
+            LOG.warning("not filled: %s", error)
+            return
+        metrics.FILLS.labels(fill.kind.value).inc()
+        LOG.info("order %s %s %s at %s", order.order_id, fill.kind.value, order.symbol, price)
+        self._emit(fill.effects, Cause(env["event_id"], env.get("correlation_id"), self._now()))
+
+    def _emit(self, effects: Sequence[Effect], cause: Cause) -> None:
+        for effect in effects:
+            headers: list[tuple[str, str | bytes | None]] = [(SEQ_HEADER, str(self._seq))]
+            if isinstance(effect, BalanceUpdate) and effect.order_id is not None:
+                headers.append((ORDER_HEADER, effect.order_id))
+            self._seq += 1
+            target = contract(topic_of(effect), self._names)
+            self._sink.send(target, effect.account_id, record_of(effect, cause), headers)
+
+    def _dead_letter(self, message: Message, error: Exception) -> None:
+        topic = str(message.topic())
+        letter = dlq.DeadLetter(
+            source_topic=topic,
+            source_partition=int(message.partition() or 0),
+            source_offset=int(message.offset() or 0),
+            error_type=type(error).__name__,
+            error_message=str(error),
+            consumer=self._group,
+        )
+        headers = dlq.headers_for(letter, headers_of(message))
+        self._sink.send_raw(dlq_name(topic), message.key(), message.value(), headers)
+        bus_metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
+        LOG.warning("%s offset %s dead-lettered: %s", topic, message.offset(), error)
+
+    def _prices_first(self, message: Message) -> int:
+        return 0 if message.topic() == self._prices.topic else 1
+
+    def _require_consumer(self) -> Consumer:
+        if self._consumer is None:
+            raise RuntimeError("PaperExchange.start() was not called")  # a programming error
+        return self._consumer
+
+    def _now(self) -> int:
+        return int(self._clock() * 1000)
+
+
+def _usable(message: Message) -> bool:
+    error = message.error()
+    if error is None:
+        return True
+    if error.fatal():
+        raise KafkaException(error)
+    LOG.warning("consumer: %s", error.str())
+    return False
+
+
+def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
+    """The offset to resume from per partition: one past the last record of the batch."""
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        key = (str(message.topic()), int(message.partition() or 0))
+        last[key] = max(last.get(key, -1), int(message.offset() or 0))
+    return [TopicPartition(topic, part, offset + 1) for (topic, part), offset in last.items()]
+
+
+def _require_topics(client_config: Mapping[str, str], names: TopicNames) -> None:
+    admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
+    existing = admin.list_topics(timeout=30).topics
+    wanted = [names.name(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE, *OUTPUTS)]
+    wanted += [names.dlq(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE)]
+    missing = [topic for topic in wanted if topic not in existing]
+    if missing:
+        raise MissingTopicsError(missing)

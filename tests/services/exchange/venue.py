@@ -1,0 +1,153 @@
+"""A paper exchange of its own for one test: topics under a fresh prefix, the exchange in a
+thread (or a child process), and helpers to send prices and orders and read the output."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka.admin import AdminClient
+
+from schemas.catalogue import (
+    BALANCE_UPDATED,
+    MARKET_PRICE,
+    ORDER_REQUESTED,
+    POSITION_CLOSED,
+    POSITION_UPDATED,
+    TopicNames,
+    TopicSpec,
+)
+from schemas.contracts import contract
+from schemas.envelope import envelope
+from schemas.examples import example_record
+from schemas.serde import AvroSerde
+from services.bus.producer import EventProducer
+from services.bus.topics import provision
+from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER, header
+from services.exchange.service import ExchangeConfig, PaperExchange
+from services.testing import Servers
+from services.testing.exchange import read_committed
+
+OUTPUTS = (POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED)
+
+
+@dataclass(frozen=True)
+class Out:
+    """One output record of the exchange, decoded, with its headers."""
+
+    value: dict[str, Any]
+    seq: int
+    order_id: str | None
+
+    @property
+    def event_id(self) -> str:
+        return str(self.value["envelope"]["event_id"])
+
+
+class Venue:
+    def __init__(self, stack: Servers, serde: AvroSerde, producer: EventProducer) -> None:
+        self.stack, self.serde, self.producer = stack, serde, producer
+        self.names = TopicNames(f"xch{uuid.uuid4().hex[:8]}.")
+        self.kafka = {"bootstrap.servers": stack.kafka}
+        self.env = {**stack.environ(), "HFOS_TOPIC_PREFIX": self.names.prefix}
+        provision(AdminClient({"bootstrap.servers": stack.kafka}), self.names.specs())
+        self._threads: list[tuple[threading.Thread, threading.Event, list[BaseException]]] = []
+
+    # -- the exchange in this process -----------------------------------------------------
+
+    def start(self, *accounts: str, fee: float = 0.0) -> PaperExchange:
+        exchange = PaperExchange(
+            self.kafka, self.names, self.serde, ExchangeConfig(accounts, fee=fee)
+        )
+        exchange.start()
+        stop, errors = threading.Event(), []
+
+        def run() -> None:
+            try:
+                exchange.run(stop.is_set, timeout=0.05)
+            except BaseException as error:  # noqa: BLE001 - re-raised in the test thread
+                errors.append(error)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        self._threads.append((thread, stop, errors))
+        return exchange
+
+    def stop(self) -> None:
+        for thread, stop, errors in self._threads:
+            stop.set()
+            thread.join(30)
+            if errors:
+                raise errors[0]
+        self._threads.clear()
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    def price(self, symbol: str, price: float) -> str:
+        event = envelope("test", int(time.time() * 1000))
+        record = {"envelope": event, "symbol": symbol, "price": price}
+        self.producer.send(contract(MARKET_PRICE, self.names), symbol, record)
+        assert self.producer.flush(30) == 0
+        return str(event["event_id"])
+
+    def order(
+        self,
+        account: str,
+        symbol: str,
+        side: str,
+        quantity: float,
+        price: float,
+        *,
+        reduce_only: bool = False,
+        order_id: str | None = None,
+        flush: bool = True,
+    ) -> str:
+        order_id = order_id or str(uuid.uuid4())
+        record = example_record(
+            "hfos.OrderRequested",
+            overrides={
+                "envelope": envelope("test", int(time.time() * 1000)),
+                "order_id": order_id,
+                "signal_id": order_id,
+                "account_id": account,
+                "symbol": symbol,
+                "side": side,
+                "quantity": quantity,
+                "price": price,
+                "notional": quantity * price,
+                "leverage": 5.0,
+                "reduce_only": reduce_only,
+            },
+        )
+        self.producer.send(contract(ORDER_REQUESTED, self.names), account, record)
+        if flush:
+            assert self.producer.flush(30) == 0
+        return order_id
+
+    # -- outputs --------------------------------------------------------------------------
+
+    def read(self, spec: TopicSpec, expected: int, timeout: float = 30.0) -> list[Out]:
+        """The exchange's committed records of ``spec`` (at least ``expected``), by seq."""
+        target = contract(spec, self.names)
+        raw = read_committed(self.kafka, target.topic, expected, timeout)
+        found = [
+            Out(
+                self.serde.decode(target, r.value),
+                int(header(r.headers, SEQ_HEADER) or -1),
+                header(r.headers, ORDER_HEADER),
+            )
+            for r in raw
+        ]
+        return sorted(found, key=lambda out: out.seq)
+
+    def fills(self, expected: int, timeout: float = 30.0) -> Counter[str]:
+        """How many fill balances each order id has (each must have exactly one)."""
+        balances = self.read(BALANCE_UPDATED, expected, timeout)
+        deadline = time.monotonic() + timeout
+        while sum(1 for b in balances if b.order_id) < expected and time.monotonic() < deadline:
+            balances = self.read(BALANCE_UPDATED, len(balances) + 1, 1.0)
+        return Counter(b.order_id for b in balances if b.order_id)
