@@ -8,13 +8,14 @@ is an operator's decision.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
 from enum import StrEnum
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, PartitionMetadata
 
 from schemas.catalogue import TopicSpec
 from services.bus.exceptions import BusError
@@ -67,7 +68,38 @@ def provision(
             ]
         )
         reports.extend(_created_or_check(admin, spec, futures[spec.name]) for spec in missing)
+        wait_until_visible(admin, {spec.name: spec.partitions for spec in missing})
     return sorted(reports, key=lambda report: report.topic)
+
+
+def wait_until_visible(
+    admin: AdminClient, partitions: Mapping[str, int], timeout: float = _TIMEOUT
+) -> None:
+    """Wait until the broker's metadata shows every topic with its partitions led.
+
+    CreateTopics is answered once the controller has the topic; the broker that serves
+    metadata and configs can lag behind it for a moment (KRaft), and a DescribeConfigs or
+    a first produce in that moment fails with UNKNOWN_TOPIC_OR_PART.
+    """
+    deadline = time.monotonic() + timeout
+    pending = dict(partitions)
+    while pending:
+        topics = admin.list_topics(timeout=_TIMEOUT).topics
+        for name, count in list(pending.items()):
+            meta = topics.get(name)
+            if meta is not None and meta.error is None and _led(meta.partitions, count):
+                del pending[name]
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise BusError(f"topics not visible after {timeout:.0f} s: {sorted(pending)}")
+        time.sleep(0.05)
+
+
+def _led(partitions: Mapping[int, PartitionMetadata], count: int) -> bool:
+    return len(partitions) == count and all(
+        partition.leader >= 0 and partition.error is None for partition in partitions.values()
+    )
 
 
 def _created_or_check(admin: AdminClient, spec: TopicSpec, future: Future[None]) -> TopicReport:

@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, KafkaError, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 
+from services.bus.topics import wait_until_visible
 from services.testing import Servers
 
 pytestmark = pytest.mark.stack
@@ -22,6 +23,7 @@ pytestmark = pytest.mark.stack
 def _create_topic(admin: AdminClient, name: str, config: dict[str, str] | None = None) -> None:
     futures = admin.create_topics([NewTopic(name, 3, 1, config=config or {})])
     futures[name].result(timeout=30)
+    wait_until_visible(admin, {name: 3})
 
 
 def _consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60.0) -> list[bytes]:
