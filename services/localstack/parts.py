@@ -124,8 +124,9 @@ class Kafka(Part):
         base = [str(java), f"-Dlog4j2.configurationFile={log4j}", "-cp", f"{libs}/*"]
         if not (data / "meta.properties").exists():
             self._format(base, config)
-        # 512 MiB is plenty for one node with test traffic and leaves room on a 2-core box.
-        return [*base[:1], "-Xms256m", "-Xmx512m", *base[1:], "kafka.Kafka", str(config)]
+        # 1 GiB: a test run creates ~1 500 topics (each test its own prefixed set), and at
+        # 512 MiB a long-lived dev stack ran out of heap holding their metadata.
+        return [*base[:1], "-Xms256m", "-Xmx1g", *base[1:], "kafka.Kafka", str(config)]
 
     def _format(self, base: list[str], config: Path) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")

@@ -8,9 +8,12 @@ call; a part that exits or does not answer in time is named, with the tail of it
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from services.localstack import process
@@ -78,8 +81,25 @@ class LocalStack:
 
     # -- changing ----------------------------------------------------------------------
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """One ``up``/``start``/``down`` at a time per stack directory: two at once (two
+        terminals, or a test fixture and an operator) would write different ports into one
+        broker's config and its state file."""
+        self.paths.data.mkdir(parents=True, exist_ok=True)
+        with (self.paths.data / ".lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
     def up(self) -> StackState:
         """Start every part that is not already running and healthy; wait for all."""
+        with self._exclusive():
+            return self._up()
+
+    def _up(self) -> StackState:
         state = self.state()
         starting: list[Part] = []
         for kind in PARTS:
@@ -99,6 +119,10 @@ class LocalStack:
 
     def start(self, name: str) -> None:
         """Start one part again on its recorded ports and data dir (after ``kill``)."""
+        with self._exclusive():
+            self._start(name)
+
+    def _start(self, name: str) -> None:
         state = self.state()
         part = self.part(name, state)
         state.parts[name] = self._spawn(part)
@@ -120,10 +144,15 @@ class LocalStack:
 
     def down(self, *, purge: bool = False) -> None:
         """Stop every part; with ``purge`` also delete their data and the state file."""
-        for kind in reversed(PARTS):
-            self.stop(kind.name)
-        if purge:
-            shutil.rmtree(self.paths.data, ignore_errors=True)
+        with self._exclusive():
+            for kind in reversed(PARTS):
+                self.stop(kind.name)
+            if purge:
+                for child in self.paths.data.iterdir():
+                    if child.is_dir():
+                        shutil.rmtree(child, ignore_errors=True)
+                    elif child.name != ".lock":
+                        child.unlink(missing_ok=True)
 
     # -- internals ---------------------------------------------------------------------
 
