@@ -16,8 +16,10 @@ from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
 from streams.drawdown.binding import BreakerBinding
 from streams.ess.binding import DEFAULT_COOLDOWN_SECONDS, EssBinding
+from streams.heartbeat import Heartbeat
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
+from streams.watchdog import Watchdog
 
 
 def build_app(settings: Settings, app_id: str | None = None, store: str = "memory://") -> faust.App:
@@ -40,6 +42,8 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     # each breaker partition judges with the policy active now, whoever owns the table.
     view = PolicyView(settings.kafka_client_config(), names, serde)
     BreakerBinding(app, names, serde, lambda: view.state().active())
+    watchdog = Watchdog(app)
+    Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     EssBinding(
         app,
         names,

@@ -7,6 +7,8 @@ from typing import Any
 
 import faust
 
+SESSION_TIMEOUT_SECONDS = 10.0
+
 
 @dataclass(frozen=True)
 class AppConfig:
@@ -38,6 +40,12 @@ def create_app(config: AppConfig) -> faust.App:
         # redelivery is harmless, only wasted work.
         broker_commit_interval=config.commit_interval_seconds,
         topic_replication_factor=1,
+        # A worker that died without leaving the group (SIGKILL, OOM, lost host) holds its
+        # partitions until its session expires: Faust's default of 60 s stops every
+        # breaker and ESS partition it owned for a minute, and a restarted worker waits
+        # that long to join. 10 s, heartbeats every 3 s (as for every other hfos consumer).
+        broker_session_timeout=SESSION_TIMEOUT_SECONDS,
+        broker_heartbeat_interval=3.0,
         web_enabled=False,
         broker_credentials=config.credentials,
         # One concurrent event per agent: faust #606 can commit past an unfinished event

@@ -58,3 +58,28 @@ ESS_STATE = Gauge(
     "1 for the state each emergency-stop scope is in, 0 for the others.",
     ["scope", "state"],
 )
+STREAM_STALLED_PARTITIONS = Gauge(
+    "hfos_stream_stalled_partitions",
+    "Assigned input partitions with records waiting and no progress (streams/watchdog.py).",
+)
+EXECUTOR_DECISIONS = Counter(
+    "hfos_executor_decisions_total",
+    "Executor decisions: 'accepted' or the typed reject reason.",
+    ["outcome"],
+)
+EXECUTOR_DECISION_SECONDS = Histogram(
+    "hfos_executor_decision_seconds",
+    "From a signal's event time to its decision.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
+)
+EXECUTOR_BARRIER_SECONDS = Histogram(
+    "hfos_executor_barrier_seconds",
+    "Time to read the control topics up to their end before deciding a batch.",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 2.0),
+)
+EXECUTOR_READY = Gauge(
+    "hfos_executor_ready", "1 when the last batch was decided on state read to the end."
+)
+EXECUTOR_DUPLICATES = Counter(
+    "hfos_executor_duplicate_signals_total", "Signals skipped because their id was decided."
+)

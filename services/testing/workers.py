@@ -26,7 +26,7 @@ def running_worker(
                 "--app-id",
                 app_id,
                 "--loglevel",
-                "info",
+                os.environ.get("HFOS_TEST_WORKER_LOGLEVEL", "info"),
             ],
             env={**os.environ, **env},
             stdout=sink,
