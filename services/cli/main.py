@@ -12,10 +12,12 @@ from services.cli.breaker import breaker
 from services.cli.demo import demo
 from services.cli.ess import ess
 from services.cli.exchange import exchange
+from services.cli.executor import executor
 from services.cli.policy import policy
 from services.cli.schemas import schemas
 from services.cli.simulate import simulate
 from services.cli.stack import stack
+from services.cli.strategy import strategy
 from services.cli.topics import topics
 from services.cli.worker import worker
 
@@ -26,7 +28,20 @@ def cli() -> None:
     """hfos: the real-time control plane of an automated trading system, on Kafka."""
 
 
-for group in (stack, topics, schemas, policy, breaker, ess, demo, worker, exchange, simulate):
+for group in (
+    stack,
+    topics,
+    schemas,
+    policy,
+    breaker,
+    ess,
+    demo,
+    worker,
+    executor,
+    strategy,
+    exchange,
+    simulate,
+):
     cli.add_command(group)
 
 

@@ -1,0 +1,193 @@
+"""What the executor knows, folded from decoded records: no Kafka here.
+
+``ControlState`` is the control plane as one process sees it (policy, ESS, strategies,
+promoted models, prices, the last control-plane heartbeat); ``AccountBook`` is the
+account side (positions, equity, the executor's own past decisions, for cooldowns and for
+never deciding one signal twice). ``context_for`` turns both into the
+:class:`~streams.strategy.DecisionContext` the pure ``decide`` reads.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from schemas.enums import EssState, EssTrigger, PositionSide
+from streams.ess import Scope, ScopeState, scopes_for_order
+from streams.ess.state import effective_state
+from streams.policy.owner import PolicyState
+from streams.policy.records import Activation, activation_from_record, version_from_record
+from streams.policy.version import PolicyVersion
+from streams.strategy import DecisionContext, Signal
+from streams.strategy.switches import StrategyBook, switch_from_record
+
+DECIDED_MEMORY = 200_000
+"""Signal ids remembered as decided. A duplicate of a signal (the same id published twice)
+older than this many decisions is decided again, under the same order id."""
+
+
+@dataclass
+class ControlState:
+    """The control plane, folded. Every ``apply_*`` keeps the newest version it has seen."""
+
+    versions: dict[str, PolicyVersion] = field(default_factory=dict)
+    activations: dict[str, Activation] = field(default_factory=dict)
+    ess: dict[Scope, ScopeState] = field(default_factory=dict)
+    strategies: StrategyBook = field(default_factory=StrategyBook)
+    models: dict[str, frozenset[str]] = field(default_factory=dict)
+    prices: dict[str, float] = field(default_factory=dict)
+    heartbeat_at: int | None = None
+    """When (local clock, epoch ms) the last control-plane heartbeat was received: the
+    sender's clock is not trusted to measure staleness here."""
+
+    def apply_policy_updated(self, record: Mapping[str, Any]) -> None:
+        version = version_from_record(record)
+        held = self.versions.get(version.profile.value)
+        if held is None or held.version < version.version:
+            self.versions[version.profile.value] = version
+
+    def apply_policy_activated(self, record: Mapping[str, Any]) -> None:
+        activation = activation_from_record(record)
+        held = self.activations.get(activation.scope)
+        if held is None or held.version < activation.version:
+            self.activations[activation.scope] = activation
+
+    def apply_ess_state(self, record: Mapping[str, Any]) -> None:
+        state = scope_state_from_record(record)
+        held = self.ess.get(state.scope)
+        if held is None or held.version < state.version:
+            self.ess[state.scope] = state
+
+    def apply_strategy_switched(self, record: Mapping[str, Any]) -> None:
+        self.strategies.apply(switch_from_record(record))
+
+    def apply_model_promoted(self, record: Mapping[str, Any]) -> None:
+        """The serving version is known, and so is the one before it while consumers move
+        over (a signal in flight from the previous version is not an unknown model)."""
+        known = {str(record["version"])}
+        if record.get("previous_version"):
+            known.add(str(record["previous_version"]))
+        self.models[str(record["model_name"])] = frozenset(known)
+
+    def apply_price(self, record: Mapping[str, Any]) -> None:
+        self.prices[str(record["symbol"])] = float(record["price"])
+
+    def apply_heartbeat(self, received_at: int) -> None:
+        self.heartbeat_at = received_at
+
+    def policy(self) -> PolicyVersion | None:
+        return PolicyState(self.versions, self.activations).active()
+
+
+def scope_state_from_record(record: Mapping[str, Any]) -> ScopeState:
+    """An ``ess.state`` record as the ESS core's :class:`ScopeState`."""
+    trigger = record.get("trigger")
+    return ScopeState(
+        scope=Scope.parse(str(record["scope"])),
+        state=EssState(record["state"]),
+        version=int(record["version"]),
+        since=int(record["since"]),
+        trigger=EssTrigger(trigger) if trigger else None,
+        cooldown_until=record.get("cooldown_until"),
+    )
+
+
+@dataclass
+class Position:
+    quantity: float
+    """Signed: short < 0."""
+    mark: float
+
+
+@dataclass
+class AccountBook:
+    """Positions, equity and past decisions of the accounts this executor decides for."""
+
+    positions: dict[str, dict[str, Position]] = field(default_factory=dict)
+    equity: dict[str, float] = field(default_factory=dict)
+    last_order_at: dict[tuple[str, str], int] = field(default_factory=dict)
+    decided: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def apply_position_updated(self, record: Mapping[str, Any]) -> None:
+        quantity = float(record["quantity"])
+        signed = -quantity if record["side"] == PositionSide.SHORT else quantity
+        held = self.positions.setdefault(str(record["account_id"]), {})
+        if signed == 0:
+            held.pop(str(record["symbol"]), None)
+        else:
+            held[str(record["symbol"])] = Position(signed, float(record["mark_price"]))
+
+    def apply_position_closed(self, record: Mapping[str, Any]) -> None:
+        self.positions.get(str(record["account_id"]), {}).pop(str(record["symbol"]), None)
+
+    def apply_balance(self, record: Mapping[str, Any]) -> None:
+        """Equity as sent; without it, the wallet plus the open positions' unrealized PnL
+        is not knowable here (entry prices are the exchange's), so the wallet stands in."""
+        equity = record.get("equity")
+        wallet = float(record["wallet_balance"])
+        self.equity[str(record["account_id"])] = wallet if equity is None else float(equity)
+
+    def apply_decision(self, record: Mapping[str, Any], accepted: bool) -> None:
+        """One of this executor's own ``order.requested`` / ``order.rejected`` records."""
+        self.remember(str(record["signal_id"]))
+        if accepted:
+            key = (str(record["account_id"]), str(record["symbol"]))
+            at = int(record["envelope"]["event_time"])
+            self.last_order_at[key] = max(at, self.last_order_at.get(key, at))
+
+    def remember(self, signal_id: str) -> None:
+        self.decided[signal_id] = None
+        self.decided.move_to_end(signal_id)
+        while len(self.decided) > DECIDED_MEMORY:
+            self.decided.popitem(last=False)
+
+    def seen(self, signal_id: str) -> bool:
+        return signal_id in self.decided
+
+    def signed_positions(self, account_id: str) -> dict[str, float]:
+        return {s: p.quantity for s, p in self.positions.get(account_id, {}).items()}
+
+    def open_notional(self, account_id: str) -> float:
+        return sum(abs(p.quantity) * p.mark for p in self.positions.get(account_id, {}).values())
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """Whether the control and account state were read to the end for this decision."""
+
+    ready: bool
+    heartbeat_bound_ms: int
+
+
+def context_for(
+    signal: Signal,
+    control: ControlState,
+    accounts: AccountBook,
+    readiness: Readiness,
+    now: int,
+) -> DecisionContext:
+    """The decision context of ``signal`` at ``now``.
+
+    The strategy is the one switched on for the account (or globally): a strategy named
+    in the signal is the model's wish and never overrides an operator's switch.
+    """
+    strategy = control.strategies.for_account(signal.account_id)
+    scopes = scopes_for_order(signal.account_id, strategy, signal.symbol)
+    heartbeat_age = None if control.heartbeat_at is None else max(0, now - control.heartbeat_at)
+    return DecisionContext(
+        now=now,
+        ready=readiness.ready,
+        heartbeat_age_ms=heartbeat_age,
+        heartbeat_bound_ms=readiness.heartbeat_bound_ms,
+        policy=control.policy(),
+        strategy=strategy,
+        ess=effective_state(control.ess, scopes),
+        equity=accounts.equity.get(signal.account_id),
+        price=control.prices.get(signal.symbol),
+        positions=accounts.signed_positions(signal.account_id),
+        last_order_at=accounts.last_order_at,
+        known_models=control.models,
+        open_notional=accounts.open_notional(signal.account_id),
+    )

@@ -1,0 +1,446 @@
+"""The executor on Kafka: ``trade.signal`` in, ``order.requested`` / ``order.rejected`` out.
+
+Two consumers, one thread:
+
+* ``signals`` — the group consumer of ``trade.signal``. A batch of signals is decided and
+  its decisions are produced in ONE Kafka transaction together with the batch's offsets,
+  so a crash or a rebalance redelivers a signal only when its decision was not committed:
+  a redelivered signal makes one order, never two. A signal id already decided (the same
+  signal published twice) is skipped.
+* ``state`` — an assign-only consumer of everything a decision reads: the compacted
+  control topics from the beginning (policy, ESS state, strategy switches, promoted
+  models), recent prices, new control-plane heartbeats, and — for the partitions this
+  instance decides — the account topics (positions, balances, its own past decisions)
+  from the beginning, so a restart loses no cooldown or dedupe state.
+
+Before deciding a batch the executor runs a *barrier*: it asks the broker for the end of
+every control partition and reads ``state`` up to it. Whatever was acknowledged on a
+control topic before a signal was decided is applied to that decision — a
+``strategy.switched`` produced before a signal is never decided under the old strategy.
+When the barrier cannot complete in time (a control topic missing or unreadable), or the
+account partitions were not read to their end yet, the decision is STATE_NOT_READY: new
+risk fails closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    OFFSET_END,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient, OffsetSpec
+
+from schemas import dlq
+from schemas.catalogue import (
+    BALANCE_UPDATED,
+    ESS_STATE,
+    MARKET_PRICE,
+    MODEL_PROMOTED,
+    ORDER_REJECTED,
+    ORDER_REQUESTED,
+    POLICY_ACTIVATED,
+    POLICY_UPDATED,
+    POSITION_CLOSED,
+    POSITION_UPDATED,
+    STRATEGY_SWITCHED,
+    SYSTEM_HEARTBEAT,
+    TRADE_SIGNAL,
+    TopicNames,
+    dlq_name,
+)
+from schemas.contracts import contract
+from schemas.enums import ServiceStatus
+from schemas.serde import AvroSerde, Contract, Record, SerdeError
+from services.bus.consumer import InvalidEventError, headers_of, value_rules
+from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.transactions import TransactionalProducer
+from services.executor.book import AccountBook, ControlState, Readiness, context_for
+from services.executor.records import decision_record, signal_from_record
+from streams import metrics
+from streams.strategy import Accept, Decision, DecisionContext, decide
+from streams.strategy.exceptions import StrategyError
+
+log = logging.getLogger(__name__)
+
+SERVICE = "hfos-executor"
+CONTROL_SERVICE = "hfos-streams"
+"""The service whose heartbeats keep the executor's dead-man's switch alive."""
+
+_CONTROL_TOPICS = (POLICY_UPDATED, POLICY_ACTIVATED, ESS_STATE, STRATEGY_SWITCHED, MODEL_PROMOTED)
+_ACCOUNT_TOPICS = (
+    POSITION_UPDATED,
+    POSITION_CLOSED,
+    BALANCE_UPDATED,
+    ORDER_REQUESTED,
+    ORDER_REJECTED,
+)
+_LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+PRICE_LOOKBACK_MS = 5 * 60_000
+"""How far back a starting executor looks for the last price of each symbol."""
+
+
+@dataclass(frozen=True)
+class ExecutorConfig:
+    names: TopicNames
+    instance: str
+    heartbeat_bound_ms: int = 5_000
+    barrier_timeout_seconds: float = 2.0
+    batch_size: int = 500
+    control_service: str = CONTROL_SERVICE
+
+    @property
+    def group_id(self) -> str:
+        return f"{self.names.prefix}{SERVICE}"
+
+
+Clock = Callable[[], int]
+
+
+def wall_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Executor:
+    """Decides every ``trade.signal`` of the partitions it is assigned."""
+
+    def __init__(
+        self,
+        client_config: Mapping[str, str],
+        serde: AvroSerde,
+        config: ExecutorConfig,
+        clock: Clock = wall_ms,
+    ) -> None:
+        self._config = config
+        self._serde = serde
+        self._clock = clock
+        names = config.names
+        self._signal = contract(TRADE_SIGNAL, names)
+        self._requested = contract(ORDER_REQUESTED, names)
+        self._rejected = contract(ORDER_REJECTED, names)
+        self._contracts: dict[str, tuple[str, Contract]] = {
+            names.name(spec): (spec.name, contract(spec, names))
+            for spec in (*_CONTROL_TOPICS, *_ACCOUNT_TOPICS, MARKET_PRICE, SYSTEM_HEARTBEAT)
+        }
+        self._control_tps = [TopicPartition(names.name(spec), 0) for spec in _CONTROL_TOPICS]
+        # Heartbeats are read up to the barrier too: a heartbeat acknowledged before a
+        # decision counts for it, so the dead-man's switch is exact, not racy.
+        self._barrier_tps = [*self._control_tps, TopicPartition(names.name(SYSTEM_HEARTBEAT), 0)]
+        self.control = ControlState()
+        self.accounts = AccountBook()
+        self._assigned: set[int] = set()
+        self._rebuilding: dict[tuple[str, int], bool] = {}
+        self._reassign = False
+        self._warmed_up = False
+        self._control_missing = False
+        self._client_config = dict(client_config)
+        self._admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
+        common: dict[str, Any] = {
+            **client_config,
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "fetch.wait.max.ms": 10,
+            "logger": LIBRDKAFKA_LOG,
+        }
+        self._signals = Consumer(
+            {
+                **common,
+                "group.id": config.group_id,
+                "auto.offset.reset": "earliest",
+                "session.timeout.ms": 10_000,
+                "partition.assignment.strategy": "range",
+            }
+        )
+        self._state = Consumer(
+            {**common, "group.id": f"{config.group_id}-state", "enable.partition.eof": True}
+        )
+        self._producer = TransactionalProducer(
+            client_config,
+            serde,
+            f"{config.group_id}.{config.instance}",
+            service=SERVICE,
+        )
+        self._signals.subscribe(
+            [self._signal.topic], on_assign=self._on_assign, on_revoke=self._on_revoke
+        )
+        self._assign_state()
+
+    # -- the loop --------------------------------------------------------------------
+
+    def run(self, should_stop: Callable[[], bool]) -> None:
+        try:
+            while not should_stop():
+                self.step()
+        finally:
+            self.close()
+
+    def step(self, timeout: float = 0.05) -> int:
+        """Read state, then decide one batch of signals. Returns how many were decided."""
+        if not self._warmed_up:
+            self._warm_up()
+        self._pump(0.0)
+        first = self._signals.poll(timeout)
+        if self._reassign:
+            self._assign_state()
+        if first is None:
+            return 0
+        batch = [first, *self._signals.consume(self._config.batch_size - 1, 0)]
+        return self._decide_batch(batch)
+
+    def _warm_up(self) -> None:
+        """Before the first signal: give the control plane one heartbeat bound to show a
+        heartbeat, so that a start is not a burst of STALE_CONTROL_STATE refusals. A
+        control plane that stays silent still gets the refusals once this is over."""
+        deadline = time.monotonic() + self._config.heartbeat_bound_ms / 1000
+        while self.control.heartbeat_at is None and time.monotonic() < deadline:
+            self._pump(0.05)
+        self._warmed_up = True
+
+    def close(self) -> None:
+        for consumer in (self._signals, self._state):
+            try:
+                consumer.close()
+            except KafkaException as error:
+                log.warning("executor: closing a consumer: %s", error)
+
+    # -- state -----------------------------------------------------------------------
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned = {tp.partition for tp in partitions}
+        self._reassign = True
+
+    def _on_revoke(self, _consumer: Consumer, _partitions: list[TopicPartition]) -> None:
+        # Decisions are committed before every poll, so nothing is in flight here.
+        self._assigned = set()
+        self._reassign = True
+
+    def _assign_state(self) -> None:
+        """(Re)assign the state consumer: control topics from the beginning, prices from a
+        few minutes back, heartbeats from now, account topics of our partitions from the
+        beginning (rebuilt again on every assignment, so nothing stale carries over)."""
+        self._reassign = False
+        names = self._config.names
+        since = self._clock() - PRICE_LOOKBACK_MS
+        price_tps = self._admin_partitions(names.name(MARKET_PRICE))
+        prices = self._state.offsets_for_times(
+            [TopicPartition(names.name(MARKET_PRICE), p, since) for p in price_tps], 10
+        )
+        account = [
+            TopicPartition(names.name(spec), p, OFFSET_BEGINNING)
+            for spec in _ACCOUNT_TOPICS
+            for p in sorted(self._assigned)
+        ]
+        self.accounts = AccountBook()
+        self._rebuilding = {(tp.topic, tp.partition): True for tp in account}
+        self._state.assign(
+            [
+                *(
+                    TopicPartition(tp.topic, tp.partition, OFFSET_BEGINNING)
+                    for tp in self._control_tps
+                ),
+                *(
+                    TopicPartition(
+                        tp.topic, tp.partition, OFFSET_END if tp.offset < 0 else tp.offset
+                    )
+                    for tp in prices
+                ),
+                TopicPartition(names.name(SYSTEM_HEARTBEAT), 0, OFFSET_END),
+                *account,
+            ]
+        )
+
+    def _admin_partitions(self, topic: str) -> list[int]:
+        meta = self._admin.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None or meta.error is not None:
+            return [0]
+        return sorted(meta.partitions) or [0]
+
+    def _pump(self, timeout: float) -> int:
+        """Apply whatever the state consumer has; returns how many records."""
+        handled = 0
+        for message in self._state.consume(1000, timeout):
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    self._rebuilding.pop(
+                        (str(message.topic()), int(message.partition() or 0)), None
+                    )
+                elif error.code() != KafkaError.UNKNOWN_TOPIC_OR_PART:
+                    log.warning("executor: state consumer: %s", error.str())
+                continue
+            self._apply_state(message)
+            handled += 1
+        return handled
+
+    def _apply_state(self, message: Message) -> None:
+        topic = str(message.topic())
+        known = self._contracts.get(topic)
+        if known is None:
+            return
+        name, target = known
+        try:
+            record = self._serde.decode(target, message.value())
+        except SerdeError as problem:
+            # The owner of that topic dead-letters it; here it is simply not state.
+            log.warning("executor: skipping an unreadable %s record: %s", topic, problem)
+            return
+        try:
+            self._fold(name, record)
+        except (ValueError, KeyError, StrategyError) as problem:
+            log.warning("executor: skipping an invalid %s record: %s", topic, problem)
+
+    def _fold(self, name: str, record: Record) -> None:  # noqa: C901, PLR0912 - one dispatch
+        control, accounts = self.control, self.accounts
+        if name == POLICY_UPDATED.name:
+            control.apply_policy_updated(record)
+        elif name == POLICY_ACTIVATED.name:
+            control.apply_policy_activated(record)
+        elif name == ESS_STATE.name:
+            control.apply_ess_state(record)
+        elif name == STRATEGY_SWITCHED.name:
+            control.apply_strategy_switched(record)
+        elif name == MODEL_PROMOTED.name:
+            control.apply_model_promoted(record)
+        elif name == MARKET_PRICE.name:
+            control.apply_price(record)
+        elif name == SYSTEM_HEARTBEAT.name:
+            healthy = record["status"] == ServiceStatus.HEALTHY
+            if healthy and record["service"] == self._config.control_service:
+                control.apply_heartbeat(self._clock())
+        elif name == POSITION_UPDATED.name:
+            accounts.apply_position_updated(record)
+        elif name == POSITION_CLOSED.name:
+            accounts.apply_position_closed(record)
+        elif name == BALANCE_UPDATED.name:
+            accounts.apply_balance(record)
+        elif name == ORDER_REQUESTED.name:
+            accounts.apply_decision(record, accepted=True)
+        elif name == ORDER_REJECTED.name:
+            accounts.apply_decision(record, accepted=False)
+
+    def _barrier(self) -> bool:
+        """Read every control partition up to the end the broker reports now, and the
+        account partitions to their end once; False if that does not happen in time."""
+        started = time.monotonic()
+        deadline = started + self._config.barrier_timeout_seconds
+        ends = self._control_ends(deadline)
+        if ends is None:
+            self._control_missing = True
+            return False
+        if self._control_missing:
+            # The state consumer was assigned topics that did not exist; librdkafka takes
+            # minutes to notice them appear. Assign afresh, now that they are there.
+            self._control_missing = False
+            self._assign_state()
+        while True:
+            positions = self._state.position(list(self._barrier_tps))
+            behind = [
+                tp
+                for tp in positions
+                if tp.offset < ends[(tp.topic, tp.partition)] and ends[(tp.topic, tp.partition)] > 0
+            ]
+            if not behind and not self._rebuilding:
+                metrics.EXECUTOR_BARRIER_SECONDS.observe(time.monotonic() - started)
+                return True
+            if time.monotonic() > deadline:
+                return False
+            self._pump(0.005)
+
+    def _control_ends(self, deadline: float) -> dict[tuple[str, int], int] | None:
+        """The end offset of every control partition, asked of the broker now; None when
+        it cannot say before ``deadline`` (a topic missing, the broker unreachable)."""
+        while True:
+            remaining = max(0.1, deadline - time.monotonic())
+            try:
+                futures = self._admin.list_offsets(
+                    dict.fromkeys(self._barrier_tps, _LATEST), request_timeout=remaining
+                )
+                return {(tp.topic, tp.partition): f.result().offset for tp, f in futures.items()}
+            except KafkaException as error:
+                # librdkafka's admin client keeps answering "unknown topic" from its cache
+                # after the topic is created; a new client asks the broker afresh.
+                self._admin = AdminClient(dict(self._client_config), logger=LIBRDKAFKA_LOG)
+                if time.monotonic() + 0.05 >= deadline:
+                    log.warning("executor: control topics unreadable: %s", error.args[0].str())
+                    return None
+                time.sleep(0.05)
+
+    # -- decisions -------------------------------------------------------------------
+
+    def _decide_batch(self, batch: list[Message]) -> int:
+        ready = self._barrier()
+        metrics.EXECUTOR_READY.set(1 if ready else 0)
+        readiness = Readiness(ready, self._config.heartbeat_bound_ms)
+        self._producer.begin()
+        decided = 0
+        for message in batch:
+            error = message.error()
+            if error is not None:
+                log.warning("executor: signal consumer: %s", error.str())
+                continue
+            decided += self._decide_one(message, readiness)
+        self._producer.commit(self._signals, self._next_offsets(batch))
+        return decided
+
+    def _decide_one(self, message: Message, readiness: Readiness) -> int:
+        try:
+            record = self._serde.decode(self._signal, message.value())
+            value_rules(self._signal, record)
+            signal = signal_from_record(record)
+            if self.accounts.seen(signal.signal_id):
+                metrics.EXECUTOR_DUPLICATES.inc()
+                return 0
+            context = context_for(signal, self.control, self.accounts, readiness, self._clock())
+            decision = decide(signal, context)
+        except (SerdeError, InvalidEventError, StrategyError, ValueError) as problem:
+            self._dead_letter(message, problem)
+            return 0
+        self._publish(record, decision, context)
+        return 1
+
+    def _publish(self, signal: Record, decision: Decision, context: DecisionContext) -> None:
+        target = self._requested if isinstance(decision, Accept) else self._rejected
+        switch = self.control.strategies.switch_for(str(signal["account_id"]))
+        record = decision_record(signal, decision, context, switch, SERVICE)
+        now = context.now
+        self._producer.send(target, str(signal["account_id"]), record)
+        self.accounts.apply_decision(record, accepted=isinstance(decision, Accept))
+        outcome = "accepted" if isinstance(decision, Accept) else decision.reason.value
+        metrics.EXECUTOR_DECISIONS.labels(outcome).inc()
+        sent_at = int(signal["envelope"]["event_time"])
+        metrics.EXECUTOR_DECISION_SECONDS.observe(max(0, now - sent_at) / 1000)
+
+    def _dead_letter(self, message: Message, error: Exception) -> None:
+        topic = str(message.topic())
+        letter = dlq.DeadLetter(
+            source_topic=topic,
+            source_partition=int(message.partition() or 0),
+            source_offset=int(message.offset() or 0),
+            error_type=type(error).__name__,
+            error_message=str(error),
+            consumer=self._config.group_id,
+        )
+        headers = dlq.headers_for(letter, headers_of(message))
+        self._producer.send_raw(dlq_name(topic), message.key(), message.value(), headers)
+        metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
+
+    @staticmethod
+    def _next_offsets(batch: list[Message]) -> list[TopicPartition]:
+        ends: dict[tuple[str, int], int] = {}
+        for message in batch:
+            if message.error() is None:
+                key = (str(message.topic()), int(message.partition() or 0))
+                ends[key] = max(ends.get(key, 0), int(message.offset() or 0) + 1)
+        return [
+            TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()
+        ]

@@ -1,0 +1,1 @@
+"""Strategy switches outside the stream worker: the view and the switch command."""

@@ -1,0 +1,119 @@
+"""The executor's folded state and its decision records, without Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from schemas.enums import EssState, StrategyName
+from services.executor import book as book_module
+from services.executor.book import AccountBook, ControlState, Readiness, context_for
+from services.executor.records import decision_record, signal_from_record
+from streams.strategy import Accept, Reject, decide
+from streams.strategy.switches import Switch, switch_scope
+
+
+def _signal(**overrides: Any) -> dict[str, Any]:
+    record = {
+        "envelope": {"event_id": "e1", "event_time": 1, "correlation_id": None},
+        "signal_id": "s1",
+        "account_id": "a1",
+        "symbol": "BTC",
+        "action": "CLOSE",
+        "confidence": 0.9,
+        "model_name": "m",
+        "model_version": "v1",
+        "strategy": None,
+        "quantity": None,
+        "notional": None,
+    }
+    return {**record, **overrides}
+
+
+def _position(side: str, quantity: float) -> dict[str, Any]:
+    return {
+        "account_id": "a1",
+        "symbol": "BTC",
+        "side": side,
+        "quantity": quantity,
+        "mark_price": 100.0,
+    }
+
+
+def test_accounts_when_positions_change_then_signed_and_closed() -> None:
+    accounts = AccountBook()
+    accounts.apply_position_updated(_position("SHORT", 2.0))
+    assert accounts.signed_positions("a1") == {"BTC": -2.0}
+    assert accounts.open_notional("a1") == 200.0
+    accounts.apply_position_closed({"account_id": "a1", "symbol": "BTC"})
+    assert accounts.signed_positions("a1") == {}
+
+
+def test_accounts_when_balance_has_no_equity_then_wallet_stands_in() -> None:
+    accounts = AccountBook()
+    accounts.apply_balance({"account_id": "a1", "wallet_balance": 900.0, "equity": None})
+    assert accounts.equity["a1"] == 900.0
+    accounts.apply_balance({"account_id": "a1", "wallet_balance": 900.0, "equity": 950.0})
+    assert accounts.equity["a1"] == 950.0
+
+
+def test_accounts_when_more_decisions_than_memory_then_oldest_forgotten(monkeypatch: Any) -> None:
+    monkeypatch.setattr(book_module, "DECIDED_MEMORY", 3)
+    accounts = AccountBook()
+    for signal_id in ("s1", "s2", "s3", "s4"):
+        accounts.remember(signal_id)
+    assert not accounts.seen("s1")
+    assert accounts.seen("s4")
+
+
+def test_context_when_account_switched_and_strategy_scope_tripped_then_both_apply() -> None:
+    control = ControlState()
+    control.strategies.apply(Switch(switch_scope("account:a1"), StrategyName.AGGRESSIVE, 1))
+    control.apply_ess_state(
+        {"scope": "strategy:aggressive", "state": "TRIPPED", "version": 2, "since": 0}
+    )
+    control.apply_ess_state(  # an older version of the same scope changes nothing
+        {"scope": "strategy:aggressive", "state": "ARMED", "version": 1, "since": 0}
+    )
+    signal = signal_from_record(_signal(action="BUY"))
+    context = context_for(
+        signal, control, AccountBook(), Readiness(ready=True, heartbeat_bound_ms=5_000), now=10
+    )
+    assert context.strategy is StrategyName.AGGRESSIVE
+    assert (context.ess.state, context.ess.version) == (EssState.TRIPPED, 2)
+
+
+def test_record_when_close_without_policy_then_policy_fields_null_and_ids_derived() -> None:
+    accounts = AccountBook()
+    accounts.apply_position_updated(_position("LONG", 1.0))
+    control = ControlState(prices={"BTC": 100.0})
+    signal = signal_from_record(_signal())
+    context = context_for(
+        signal, control, accounts, Readiness(ready=True, heartbeat_bound_ms=5_000), now=10
+    )
+    decision = decide(signal, context)
+    assert isinstance(decision, Accept)
+    record = decision_record(_signal(), decision, context, None, "test")
+    assert record["envelope"]["event_id"] == decision.order.order_id
+    assert record["envelope"]["causation_id"] == "e1"
+    assert (record["policy_hash"], record["strategy_version"]) == (None, None)
+    assert record["reduce_only"] is True
+
+
+def test_record_when_rejected_then_it_names_what_the_decision_used() -> None:
+    control = ControlState()
+    switch = Switch(switch_scope("global"), StrategyName.DEFENSIVE, 4)
+    control.strategies.apply(switch)
+    signal = signal_from_record(_signal(action="BUY"))
+    context = context_for(
+        signal, control, AccountBook(), Readiness(ready=False, heartbeat_bound_ms=5_000), now=10
+    )
+    decision = decide(signal, context)
+    assert isinstance(decision, Reject)
+    record = decision_record(_signal(action="BUY"), decision, context, switch, "test")
+    assert record["reason"] == "STATE_NOT_READY"
+    assert (record["strategy"], record["strategy_scope"], record["strategy_version"]) == (
+        "defensive",
+        "global",
+        4,
+    )
+    assert record["ess_state"] == "ARMED"
