@@ -4,7 +4,12 @@ start and the dead-man's switch."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +205,43 @@ def test_executor_when_policy_missing_or_closed_to_new_positions_then_refused(
         desk.policy(allow_new_positions=False)
         closed = desk.signal("p1", "BTC")
         assert desk.decisions(2)[closed]["outcome"] == "NEW_POSITIONS_DISABLED"
+
+
+def _executor_process(stack: Servers, desk: Desk, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "executor", "run", "--instance", "k1"],
+            env={**os.environ, **stack.environ(), "HFOS_TOPIC_PREFIX": desk.names.prefix},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def test_executor_when_sigkilled_mid_stream_then_every_signal_decided_exactly_once(
+    stack: Servers, desk: Desk, tmp_path: Path
+) -> None:
+    accounts = [f"k{i}" for i in range(6)]
+    desk.ready_market(accounts, ["BTC"])
+    for account in accounts:
+        desk.position(account, "BTC", 1.0, 100.0)
+    log = tmp_path / "executor.log"
+    sent: list[str] = []
+    executor = _executor_process(stack, desk, log)
+    try:
+        for round_ in range(60):
+            for account in accounts:
+                action = "CLOSE" if round_ % 2 else "SELL"
+                sent.append(desk.signal(account, "BTC", action, quantity=0.01))
+            if round_ == 30:
+                assert desk.decisions(1, timeout=60), log.read_text()[-2000:]
+                executor.send_signal(signal.SIGKILL)  # mid-stream: decided, not all committed
+                executor.wait(10)
+                executor = _executor_process(stack, desk, log)
+        decided = desk.decisions(len(sent), timeout=90)
+    finally:
+        executor.send_signal(signal.SIGTERM)
+        executor.wait(30)
+    assert set(decided) == set(sent), log.read_text()[-2000:]
+    committed = [d["signal_id"] for d in desk.decision_list()]
+    assert len(committed) == len(sent)  # none twice: transactions + the decided-id memory
+    assert executor.returncode == 0
