@@ -9,8 +9,10 @@ detector below decides, the binding only measures.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -28,18 +30,34 @@ PATIENCE = 3
 with CHECK_SECONDS, 6 s — longer than any healthy pause (a commit, a rebalance)."""
 
 
+@dataclass(frozen=True)
+class Progress:
+    """One partition at one check: whether records wait for it, and a marker of how far
+    it got (any value that changes when it moves)."""
+
+    waiting: bool
+    marker: Hashable
+
+    @classmethod
+    def of(cls, end: int, fetched: int, committed: int, unacked: int) -> Progress:
+        """Records wait when the fetcher is behind the end or fetched records are not
+        done with. A committed offset behind the end alone is not waiting: a transaction's
+        commit marker takes the last offset of a topic and is never a record to commit."""
+        return cls(fetched < end or unacked > 0, (fetched, committed))
+
+
 @dataclass
 class StallDetector(Generic[K]):
-    """Feed it ``{partition: (end offset, next offset to read)}`` once per check."""
+    """Feed it ``{partition: Progress}`` once per check."""
 
     patience: int = PATIENCE
-    _last_read: dict[K, int] = field(default_factory=dict)
+    _last_read: dict[K, Hashable] = field(default_factory=dict)
     _idle_checks: dict[K, int] = field(default_factory=dict)
 
-    def observe(self, offsets: Mapping[K, tuple[int, int]]) -> set[K]:
+    def observe(self, offsets: Mapping[K, Progress]) -> set[K]:
         stalled: set[K] = set()
-        for key, (end, read) in offsets.items():
-            waiting = end > read
+        for key, progress in offsets.items():
+            waiting, read = progress.waiting, progress.marker
             progressed = self._last_read.get(key) != read
             self._last_read[key] = read
             idle = 0 if (progressed or not waiting) else self._idle_checks.get(key, 0) + 1
@@ -72,24 +90,31 @@ class Watchdog:
         if not inputs:
             return
         ends = await consumer.highwaters(*inputs)
+        # Progress is the committed offset: it moves only when an agent has finished with
+        # a record, so a fetcher that stopped and an agent that hangs both show.
+        committed: Any = getattr(consumer, "_committed_offset", {})
+        unacked = Counter(m.tp for m in list(getattr(consumer, "_unacked_messages", ())))
         offsets = {}
         for tp in inputs:
-            position = await consumer.position(tp)
-            offsets[tp] = (int(ends.get(tp, 0)), int(position or 0))
+            fetched = int(await consumer.position(tp) or 0)
+            done = int(committed.get(tp) or 0)
+            offsets[tp] = Progress.of(int(ends.get(tp, 0)), fetched, done, unacked[tp])
         stalled = self._detector.observe(offsets)
+        newly = bool(stalled) and not self.stalled
         self.stalled = len(stalled)
         metrics.STREAM_STALLED_PARTITIONS.set(len(stalled))
         for tp in sorted(stalled):
-            end, read = offsets[tp]
             log.warning(
-                "watchdog: %s:%s stalled: %d record(s) waiting (end %d, position %d); %s",
+                "watchdog: %s:%s stalled: end %d, fetched/committed %s, unacked %d; %s",
                 tp.topic,
                 tp.partition,
-                end - read,
-                end,
-                read,
+                int(ends.get(tp, 0)),
+                offsets[tp].marker,
+                unacked[tp],
                 self._describe(tp),
             )
+        if newly:
+            log.warning("watchdog: tasks at the stall:\n%s", _tasks())
 
     def _describe(self, tp: Any) -> str:
         consumer: Any = self._app.consumer
@@ -103,3 +128,14 @@ class Watchdog:
             f"read_offset={consumer._read_offset.get(tp)} "
             f"committed={consumer._committed_offset.get(tp)}"
         )
+
+
+def _tasks() -> str:
+    """Where every asyncio task of the worker waits: what an operator needs to see when
+    a partition stalls (logged once per stall)."""
+    lines = []
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=6)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in reversed(frames))
+        lines.append(f"  {task.get_name()}: {where or 'not started'}")
+    return "\n".join(sorted(lines))

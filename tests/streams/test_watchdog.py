@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
-from streams.watchdog import StallDetector
+from streams.watchdog import Progress, StallDetector
 
 
 def test_detector_when_records_wait_without_progress_then_stalled_after_patience() -> None:
     detector: StallDetector[str] = StallDetector(patience=3)
-    assert detector.observe({"p0": (10, 4)}) == set()  # first sight: progress by definition
-    assert detector.observe({"p0": (10, 4)}) == set()
-    assert detector.observe({"p0": (12, 4)}) == set()
-    assert detector.observe({"p0": (12, 4)}) == {"p0"}
-    assert detector.observe({"p0": (12, 5)}) == set()  # it moved: healthy again
+    assert (
+        detector.observe({"p0": Progress.of(10, 4, 4, 0)}) == set()
+    )  # first sight: progress by definition
+    assert detector.observe({"p0": Progress.of(10, 4, 4, 0)}) == set()
+    assert detector.observe({"p0": Progress.of(12, 4, 4, 0)}) == set()
+    assert detector.observe({"p0": Progress.of(12, 4, 4, 0)}) == {"p0"}
+    assert detector.observe({"p0": Progress.of(12, 5, 5, 0)}) == set()  # it moved: healthy again
 
 
 def test_detector_when_caught_up_then_never_stalled() -> None:
     detector: StallDetector[str] = StallDetector(patience=1)
     for _ in range(5):
-        assert detector.observe({"idle": (7, 7)}) == set()
+        assert detector.observe({"idle": Progress.of(7, 7, 7, 0)}) == set()
 
 
 def test_detector_when_partition_revoked_then_forgotten() -> None:
     detector: StallDetector[str] = StallDetector(patience=2)
-    detector.observe({"a": (5, 1)})
-    detector.observe({"a": (5, 1)})
-    assert detector.observe({"b": (3, 3)}) == set()
-    assert detector.observe({"a": (5, 1)}) == set()  # back, counted afresh
+    detector.observe({"a": Progress.of(5, 1, 1, 0)})
+    detector.observe({"a": Progress.of(5, 1, 1, 0)})
+    assert detector.observe({"b": Progress.of(3, 3, 3, 0)}) == set()
+    assert detector.observe({"a": Progress.of(5, 1, 1, 0)}) == set()  # back, counted afresh
+
+
+def test_progress_when_only_a_commit_marker_remains_then_nothing_waits() -> None:
+    # fetched to the end (9), committed 8: offset 8 is a transaction's commit marker
+    assert not Progress.of(9, 9, 8, 0).waiting
+
+
+def test_progress_when_fetched_but_not_done_then_waiting() -> None:
+    assert Progress.of(9, 9, 5, 2).waiting
+    assert Progress.of(9, 7, 7, 0).waiting
