@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from schemas.errors import ConfigError
 from services.localstack.state import StackState
@@ -66,6 +66,9 @@ class Settings(BaseModel):
     hfos_env: Environment = Environment.DEVELOPMENT
     hfos_topic_prefix: str = ""
     hfos_metrics_port: int | None = None
+    hfos_worker_stall_exit_seconds: float = Field(default=20.0, ge=0)
+    """A stream worker whose watchdog sees a partition stalled this long exits (75) for
+    its supervisor to restart it; 0 keeps it running, degraded."""
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

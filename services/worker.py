@@ -42,7 +42,7 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     # each breaker partition judges with the policy active now, whoever owns the table.
     view = PolicyView(settings.kafka_client_config(), names, serde)
     BreakerBinding(app, names, serde, lambda: view.state().active())
-    watchdog = Watchdog(app)
+    watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
     Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     EssBinding(
         app,

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
 from collections import Counter
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
@@ -70,12 +72,26 @@ class StallDetector(Generic[K]):
         return stalled
 
 
-class Watchdog:
-    """The detector on a Faust app's consumer."""
+EXIT_STALLED = 75
+"""The worker's exit status when the watchdog gives up on a stall (EX_TEMPFAIL): its
+supervisor (Kubernetes, ``hfos up``) starts it again, and a fresh consumer resumes from
+the committed offsets — nothing is lost, effects are idempotent."""
 
-    def __init__(self, app: faust.App, patience: int = PATIENCE) -> None:
+
+class Watchdog:
+    """The detector on a Faust app's consumer.
+
+    ``exit_after_seconds``: a stall that lasts this long ends the process with
+    :data:`EXIT_STALLED` (0 keeps it running, degraded, for an operator to look at).
+    """
+
+    def __init__(
+        self, app: faust.App, patience: int = PATIENCE, exit_after_seconds: float = 0.0
+    ) -> None:
         self._app = app
         self._detector: StallDetector[Any] = StallDetector(patience)
+        self._exit_after = exit_after_seconds
+        self._stalled_since: float | None = None
         self.stalled = 0
         """Partitions found stalled at the last check."""
         app.timer(CHECK_SECONDS)(self._check)
@@ -115,6 +131,24 @@ class Watchdog:
             )
         if newly:
             log.warning("watchdog: tasks at the stall:\n%s", _tasks())
+        self._maybe_exit(bool(stalled))
+
+    def _maybe_exit(self, stalled: bool) -> None:
+        now = time.monotonic()
+        if not stalled:
+            self._stalled_since = None
+            return
+        since = self._stalled_since = self._stalled_since or now
+        if self._exit_after and now - since >= self._exit_after:
+            log.error(
+                "watchdog: stalled for %.0f s; exiting (%d) for the supervisor to restart "
+                "the worker from the committed offsets",
+                now - since,
+                EXIT_STALLED,
+            )
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(EXIT_STALLED)  # not sys.exit: a wedged loop may never unwind
 
     def _describe(self, tp: Any) -> str:
         consumer: Any = self._app.consumer

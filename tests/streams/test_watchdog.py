@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from streams import watchdog
 from streams.watchdog import Progress, StallDetector
 
 
@@ -38,3 +41,21 @@ def test_progress_when_only_a_commit_marker_remains_then_nothing_waits() -> None
 def test_progress_when_fetched_but_not_done_then_waiting() -> None:
     assert Progress.of(9, 9, 5, 2).waiting
     assert Progress.of(9, 7, 7, 0).waiting
+
+
+def test_watchdog_when_stall_outlasts_limit_then_process_exits_for_restart(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    exits: list[int] = []
+    monkeypatch.setattr(watchdog.os, "_exit", exits.append)
+    clock = iter([100.0, 105.0, 111.0, 112.0])
+    monkeypatch.setattr(watchdog.time, "monotonic", lambda: next(clock))
+    dog = watchdog.Watchdog.__new__(watchdog.Watchdog)
+    dog._exit_after, dog._stalled_since = 10.0, None
+    dog._maybe_exit(stalled=True)
+    dog._maybe_exit(stalled=True)
+    assert exits == []
+    dog._maybe_exit(stalled=True)
+    assert exits == [watchdog.EXIT_STALLED]
+    dog._maybe_exit(stalled=False)
+    assert dog._stalled_since is None

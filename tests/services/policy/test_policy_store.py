@@ -192,13 +192,6 @@ def test_worker_and_reader_when_restarted_then_nothing_lost_nor_reseeded_nor_old
     assert deployment.view().state().versions["defensive"].values.max_leverage == 2.5
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="KNOWN DEFECT, open: in ~1 of 6 full runs the restarted worker logs 'Worker ready' "
-    "after replaying the changelog, then fetches nothing for 30 s+ (a Faust recovery/pause "
-    "race; see the closing note). Nothing is lost; processing stalls. Kept running so that "
-    "the stall stays visible in every report.",
-)
 def test_sole_worker_when_stopped_and_started_again_then_table_recovered_without_reseed(
     stack: Servers, serde: AvroSerde, tmp_path: Path
 ) -> None:
