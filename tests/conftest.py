@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from hypothesis import settings
@@ -33,6 +35,33 @@ def stack() -> Iterator[Servers]:
     """Real Kafka, schema registry and Redis (environment, Docker, or the local stack)."""
     with servers() as found:
         yield found
+
+
+@pytest.fixture(autouse=True)
+def _drop_topics_the_test_created(request: pytest.FixtureRequest) -> Iterator[None]:
+    """With HFOS_TEST_DROP_TOPICS=1 (``scripts/test`` sets it), delete the topics a stack
+    test created once it is done. Every test provisions a whole catalogue under its own
+    prefix; kept, a suite's ~20 000 partitions exhaust the broker's open-file limit.
+    Off by default: the diff of topic lists cannot tell this run's topics from those of
+    another test run sharing the broker."""
+    if os.environ.get("HFOS_TEST_DROP_TOPICS") != "1" or not request.node.get_closest_marker(
+        "stack"
+    ):
+        yield
+        return
+    found: Servers = request.getfixturevalue("stack")
+    admin = AdminClient({"bootstrap.servers": found.kafka})
+    before = set(admin.list_topics(timeout=30).topics)
+    yield
+    created = [
+        topic
+        for topic in set(admin.list_topics(timeout=30).topics) - before
+        if not topic.startswith("_")
+    ]
+    if created:
+        for future in admin.delete_topics(created, operation_timeout=30).values():
+            with contextlib.suppress(KafkaException):  # already gone: nothing to do
+                future.result(60)
 
 
 @pytest.fixture
