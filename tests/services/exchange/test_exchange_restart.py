@@ -75,7 +75,7 @@ def send(
     venue: Venue, orders: list[tuple[str, str, str, float]], prices: dict[str, float]
 ) -> list[str]:
     for symbol, price in prices.items():
-        venue.price(symbol, price)
+        venue.price(symbol, price, wait=False)  # the exchange may be down or about to crash
     return [
         venue.order(account, symbol, side, quantity, prices[symbol], flush=False)
         for account, symbol, side, quantity in orders

@@ -10,6 +10,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from schemas.catalogue import (
@@ -28,7 +29,7 @@ from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER, header
-from services.exchange.service import ExchangeConfig, PaperExchange
+from services.exchange.service import DEFAULT_INSTANCE, ExchangeConfig, PaperExchange
 from services.testing import Servers
 from services.testing.exchange import read_committed
 
@@ -55,6 +56,7 @@ class Venue:
         self.kafka = {"bootstrap.servers": stack.kafka}
         self.env = {**stack.environ(), "HFOS_TOPIC_PREFIX": self.names.prefix}
         provision(AdminClient({"bootstrap.servers": stack.kafka}), self.names.specs())
+        self._prices_sent = 0
         self._threads: list[tuple[threading.Thread, threading.Event, list[BaseException]]] = []
 
     # -- the exchange in this process -----------------------------------------------------
@@ -87,12 +89,33 @@ class Venue:
 
     # -- inputs ---------------------------------------------------------------------------
 
-    def price(self, symbol: str, price: float) -> str:
+    def price(self, symbol: str, price: float, *, wait: bool = True) -> str:
+        """Publish a price; with ``wait``, return once the exchange has committed it (so
+        an order sent next fills at it, and its revaluations are on the broker)."""
         event = envelope("test", int(time.time() * 1000))
         record = {"envelope": event, "symbol": symbol, "price": price}
         self.producer.send(contract(MARKET_PRICE, self.names), symbol, record)
         assert self.producer.flush(30) == 0
+        self._prices_sent += 1
+        if wait:
+            self.wait_consumed(self.names.name(MARKET_PRICE), self._prices_sent)
         return str(event["event_id"])
+
+    def wait_consumed(self, topic: str, count: int, timeout: float = 30.0) -> None:
+        """Until the exchange's group has committed ``count`` records of the single
+        partition of ``topic`` (it commits offsets in the transaction of their effects)."""
+        group = {**self.kafka, "group.id": f"{self.names.prefix}{DEFAULT_INSTANCE}"}
+        consumer = Consumer(group)
+        deadline = time.monotonic() + timeout
+        try:
+            while time.monotonic() < deadline:
+                [committed] = consumer.committed([TopicPartition(topic, 0)], timeout=10)
+                if committed.offset >= count:
+                    return
+                time.sleep(0.02)
+        finally:
+            consumer.close()
+        raise AssertionError(f"the exchange did not commit {count} records of {topic}")
 
     def order(
         self,
