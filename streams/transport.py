@@ -1,4 +1,4 @@
-"""Faust's aiokafka transport with a short fetch wait.
+"""Faust's aiokafka transport with a short fetch wait, reading committed records only.
 
 Faust builds its aiokafka consumer with ``fetch_max_wait_ms=1500``. aiokafka leaves a
 partition whose records are still being processed out of the next fetch request; when
@@ -21,6 +21,10 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         consumer._fetch_max_wait_ms = FETCH_MAX_WAIT_MS  # read when the consumer starts
+        # The paper exchange (and any venue adapter) writes in Kafka transactions: an
+        # aborted batch must never reach the breaker. Faust asks for read_committed only
+        # under exactly_once, which hfos does not use (STACK.md).
+        consumer._isolation_level = "read_committed"
         return consumer
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
@@ -57,13 +57,16 @@ class TransactionalProducer(EventProducer):
             self._producer.send_offsets_to_transaction(
                 list(offsets), consumer.consumer_group_metadata(), 30
             )
-        self._producer.commit_transaction(30)
+        while True:
+            try:
+                self._producer.commit_transaction(30)
+            except KafkaException as error:
+                if error.args[0].retriable():
+                    continue  # e.g. the coordinator moved: committing again is safe
+                # Anything else ends the process: the batch's inputs were not committed,
+                # so a restarted instance decides them again under the same ids.
+                raise
+            return
 
     def abort(self) -> None:
         self._producer.abort_transaction(30)
-
-
-def retriable(error: KafkaException) -> bool:
-    """True when the transaction failed in a way a new transaction can recover from."""
-    kafka_error: KafkaError = error.args[0]
-    return bool(kafka_error.retriable() or kafka_error.txn_requires_abort())

@@ -5,7 +5,9 @@ Rules (SPEC §3):
 - equity = the venue's equity when ``balance.updated`` gives one, else wallet + Σ unrealized
   PnL; unknown until the first wallet balance arrives. A close moves its realized PnL into
   the wallet at once, so equity does not jump by the position's PnL while the venue's
-  ``balance.updated`` is on its way (that update then sets the wallet absolutely).
+  ``balance.updated`` is on its way (that update then sets the wallet absolutely); a close
+  stamped no later than the balance that set the wallet is already in it and is not added
+  again (the two topics are not ordered against each other).
 - An *observation* is a new event after which equity is known and a policy is active.
   A rule breaches when its value exceeds its limit on ``breach_confirmations`` consecutive
   observations; the first breach latches the episode and emits one trigger. Recovery never
@@ -96,20 +98,24 @@ def _mark(
     state: AccountState, event: PositionUpdated | PositionClosed | BalanceUpdated, now: int
 ) -> AccountState:
     positions = dict(state.positions)
-    wallet = state.wallet_balance
+    wallet, wallet_as_of = state.wallet_balance, state.wallet_as_of
     given: float | None = None
     if isinstance(event, PositionUpdated):
         positions[event.symbol] = event.unrealized_pnl
     elif isinstance(event, PositionClosed):
         positions.pop(event.symbol, None)
-        wallet = None if wallet is None else wallet + event.realized_pnl
+        already_in_wallet = wallet_as_of is not None and event.event_time <= wallet_as_of
+        if wallet is not None and not already_in_wallet:
+            wallet += event.realized_pnl
     else:
         wallet, given = event.wallet_balance, event.equity
+        wallet_as_of = max(event.event_time, wallet_as_of or event.event_time)
     equity = _equity(wallet, positions, given)
     return replace(
         state,
         positions=positions,
         wallet_balance=wallet,
+        wallet_as_of=wallet_as_of,
         equity=equity,
         peak_equity=_max(state.peak_equity, equity),
         day_start_equity=state.day_start_equity if state.day_start_equity is not None else equity,

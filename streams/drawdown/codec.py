@@ -23,6 +23,7 @@ def state_to_json(state: AccountState) -> dict[str, Any]:
         "breaches": {rule.value: count for rule, count in state.breaches.items()},
         "warned": sorted(rule.value for rule in state.warned),
         "last_equity_at": state.last_equity_at,
+        "wallet_as_of": state.wallet_as_of,
         "seen": list(state.seen),
     }
 
@@ -41,5 +42,6 @@ def state_from_json(data: Mapping[str, Any]) -> AccountState:
         breaches={BreachRule(k): int(v) for k, v in data["breaches"].items()},
         warned=frozenset(BreachRule(v) for v in data["warned"]),
         last_equity_at=data["last_equity_at"],
+        wallet_as_of=data.get("wallet_as_of"),
         seen=tuple(data["seen"]),
     )

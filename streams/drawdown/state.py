@@ -71,6 +71,9 @@ class AccountState:
     warned: frozenset[BreachRule] = frozenset()
     last_equity_at: int | None = None
     seen: tuple[str, ...] = ()
+    wallet_as_of: int | None = None
+    """Event time of the ``balance.updated`` that set the wallet: a close stamped no later
+    is already in it (the venue sends both; Kafka does not order the two topics)."""
 
     @property
     def latched_episode(self) -> int:

@@ -188,9 +188,23 @@ def test_observe_when_event_is_duplicate_then_nothing_changes(acc: AccountEvents
 
 
 def test_observe_when_position_closes_then_realized_pnl_moves_to_wallet(acc: AccountEvents) -> None:
-    state, effects = run([acc.balance(1000.0), acc.position("BTC", 150.0), acc.close("BTC", 150.0)])
+    opened = [acc.balance(1000.0), acc.position("BTC", 150.0)]
+    acc.clock.advance(1.0)
+    state, effects = run([*opened, acc.close("BTC", 150.0)])
     assert (state.wallet_balance, state.equity, state.positions) == (1150.0, 1150.0, {})
     assert effects == []
+
+
+def test_observe_when_venue_balance_overtakes_its_close_then_pnl_counted_once(
+    acc: AccountEvents,
+) -> None:
+    opened = [acc.balance(1000.0), acc.position("BTC", 150.0)]
+    acc.clock.advance(1.0)
+    # the venue's close and its balance (which already holds the realized PnL) are stamped
+    # together; the balance is read first
+    close, balance = acc.close("BTC", 150.0), acc.balance(1150.0, equity=1150.0)
+    state, _ = run([*opened, balance, close])
+    assert (state.wallet_balance, state.equity) == (1150.0, 1150.0)
 
 
 def test_observe_when_venue_balance_follows_a_close_then_wallet_set_absolutely(
