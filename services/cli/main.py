@@ -19,6 +19,7 @@ from services.cli.simulate import simulate
 from services.cli.stack import stack
 from services.cli.strategy import strategy
 from services.cli.topics import topics
+from services.cli.up import up
 from services.cli.worker import worker
 
 
@@ -41,6 +42,7 @@ for group in (
     strategy,
     exchange,
     simulate,
+    up,
 ):
     cli.add_command(group)
 
