@@ -1,12 +1,16 @@
 """One ``hfos up`` session: start the parts in order, watch them, stop them in reverse.
 
 A part that exits while the session needs it ends the session: the others are stopped and
-the session fails, naming the part with the end of its log. A requested stop (Ctrl-C,
+the session fails, naming the part with the end of its log. The one exception is a worker
+whose watchdog gave up on a stalled partition (exit 75, :data:`EXIT_STALLED`): it is
+started again with the SPEC §7 backoff (1, 2, 4, 8, 16 s), and the session fails only when
+those five attempts are spent without 30 s of the part staying up. A requested stop (Ctrl-C,
 SIGTERM, the end of ``--duration``) stops every part the same way and succeeds.
 """
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -15,13 +19,20 @@ from pathlib import Path
 
 from schemas.catalogue import TopicNames
 from schemas.serde import AvroSerde
+from services.supervisor.backoff import Exhausted, Phase, Supervision, on_success
+from services.supervisor.backoff import on_failure as backoff_on_failure
 from services.up.children import Child, Stopped, spawn, stop
 from services.up.exceptions import PartExitedError, PartNotReadyError, describe_exit
 from services.up.plan import STOP_GRACE_SECONDS, Part, part_environ
 from services.up.readiness import HeartbeatWatch, wait_ready
 from services.up.watch import SessionWatch
+from streams.watchdog import EXIT_STALLED
 
 Say = Callable[[str], None]
+HEALTHY_AFTER_SECONDS = 30.0
+on_failure = backoff_on_failure
+"""The SPEC §7 backoff step (a module name, so a test can shorten the delays)."""
+"""A restarted part that stays up this long ends its failure episode (backoff resets)."""
 
 
 @dataclass
@@ -72,6 +83,8 @@ class Session:
         self._environ, self._out, self._stop = environ, say, stop_request
         self._status_every = status_every
         self._children: list[Child] = []
+        self._supervision: dict[str, Supervision] = {}
+        self._random = random.Random()  # noqa: S311 - jitter, not cryptography
 
     def _say(self, text: str) -> None:
         """Print a line; when the output is gone (a closed pipe), stop the session — the
@@ -136,12 +149,39 @@ class Session:
             if end is not None and now >= end:
                 self._stop.request(f"--duration {duration:g} s elapsed")
                 break
+            self._children = [self._restarted_if_stalled(c) for c in self._children]
             for child in self._children:
                 child.check_alive()
             watch.poll(0.2)
             if now >= next_line:
                 self._say(f"{now - started:6.0f} s  {watch.tally.line()}")
                 next_line += self._status_every
+
+    def _restarted_if_stalled(self, child: Child) -> Child:
+        """``child`` again (backoff permitting) when it exited as stalled; else itself."""
+        state = self._supervision.setdefault(child.name, Supervision(child.name))
+        if child.process.poll() != EXIT_STALLED:
+            if (
+                state.phase is not Phase.HEALTHY
+                and time.monotonic() - child.spawned_at > HEALTHY_AFTER_SECONDS
+            ):
+                self._supervision[child.name] = on_success(state)
+            return child
+        state, step = on_failure(state, int(time.time() * 1000), self._random)
+        self._supervision[child.name] = state
+        if isinstance(step, Exhausted):
+            return child  # check_alive() ends the session with its log
+        self._say(
+            f"{child.name:9} exited {EXIT_STALLED} (stalled): restart {step.attempt} of "
+            f"episode {step.episode} in {step.delay_seconds:.1f} s"
+        )
+        if self._stop.requested.wait(step.delay_seconds):
+            return child
+        again = spawn(
+            child.part, self._log_dir, part_environ(self._environ, self._parts, child.part)
+        )
+        self._say(f"{again.name:9} pid {again.pid:<7} restarted, log {again.log}")
+        return again
 
     def _stop_all(self) -> tuple[Stopped, ...]:
         if not self._children:
