@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from services.supervisor.backoff import BackoffPolicy
+from services.supervisor.backoff import BackoffPolicy, on_failure
 from services.up import session as session_module
 from services.up.children import Child
 from services.up.exceptions import PartExitedError
@@ -33,7 +33,7 @@ def session(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Session, l
     monkeypatch.setattr(
         session_module,
         "on_failure",
-        lambda state, now, source: session_module.backoff_on_failure(state, now, source, fast),
+        lambda state, now, source: on_failure(state, now, source, fast),
     )
     part = Part("worker", ("worker",), Started())
     spawned: list[int] = []
