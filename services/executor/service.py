@@ -86,6 +86,9 @@ _ACCOUNT_TOPICS = (
     ORDER_REJECTED,
 )
 _LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
+REBUILD_TIMEOUT_SECONDS = 30.0
+"""How long signals wait for a new assignment's account topics to be read; past it, they
+are decided, and refused with STATE_NOT_READY until the read completes."""
 PRICE_LOOKBACK_MS = 5 * 60_000
 """How far back a starting executor looks for the last price of each symbol."""
 
@@ -140,6 +143,7 @@ class Executor:
         self.accounts = AccountBook()
         self._assigned: set[int] = set()
         self._rebuilding: dict[tuple[str, int], bool] = {}
+        self._rebuild_deadline = 0.0
         self._reassign = False
         self._warmed_up = False
         self._control_missing = False
@@ -195,7 +199,22 @@ class Executor:
         if first is None:
             return 0
         batch = [first, *self._signals.consume(self._config.batch_size - 1, 0)]
+        if self._rebuilding and time.monotonic() < self._rebuild_deadline:
+            # The account topics of a new assignment are still being read: hold the batch
+            # (it is fetched again) rather than decide it without positions and cooldowns.
+            self._hold(batch)
+            self._pump(0.05)
+            return 0
         return self._decide_batch(batch)
+
+    def _hold(self, batch: list[Message]) -> None:
+        firsts: dict[tuple[str, int], int] = {}
+        for message in batch:
+            key = (str(message.topic()), int(message.partition() or 0))
+            offset = int(message.offset() or 0)
+            firsts[key] = min(offset, firsts.get(key, offset))
+        for (topic, partition), offset in firsts.items():
+            self._signals.seek(TopicPartition(topic, partition, offset))
 
     def _warm_up(self) -> None:
         """Before the first signal: give the control plane one heartbeat bound to show a
@@ -232,9 +251,12 @@ class Executor:
         names = self._config.names
         since = self._clock() - PRICE_LOOKBACK_MS
         price_tps = self._admin_partitions(names.name(MARKET_PRICE))
-        prices = self._state.offsets_for_times(
-            [TopicPartition(names.name(MARKET_PRICE), p, since) for p in price_tps], 10
-        )
+        wanted = [TopicPartition(names.name(MARKET_PRICE), p, since) for p in price_tps]
+        try:
+            prices = self._state.offsets_for_times(wanted, 10)
+        except KafkaException as error:
+            log.warning("executor: no price history (%s); prices from now on", error)
+            prices = [TopicPartition(tp.topic, tp.partition, OFFSET_END) for tp in wanted]
         account = [
             TopicPartition(names.name(spec), p, OFFSET_BEGINNING)
             for spec in _ACCOUNT_TOPICS
@@ -242,6 +264,7 @@ class Executor:
         ]
         self.accounts = AccountBook()
         self._rebuilding = {(tp.topic, tp.partition): True for tp in account}
+        self._rebuild_deadline = time.monotonic() + REBUILD_TIMEOUT_SECONDS
         self._state.assign(
             [
                 *(
