@@ -42,10 +42,12 @@ class Progress:
 
     @classmethod
     def of(cls, end: int, fetched: int, committed: int, unacked: int) -> Progress:
-        """Records wait when the fetcher is behind the end or fetched records are not
-        done with. A committed offset behind the end alone is not waiting: a transaction's
-        commit marker takes the last offset of a topic and is never a record to commit."""
-        return cls(fetched < end or unacked > 0, (fetched, committed))
+        """Records wait when the fetcher is behind the end, or fetched records are not done
+        with and not committed. A committed offset behind the end alone is not waiting: a
+        transaction's commit marker takes the last offset of a topic and is never a record
+        to commit. An unacknowledged message below the committed offset is Faust's
+        bookkeeping of a record fetched twice across a rebalance, not work."""
+        return cls(fetched < end or (unacked > 0 and committed < fetched), (fetched, committed))
 
 
 @dataclass

@@ -59,3 +59,8 @@ def test_watchdog_when_stall_outlasts_limit_then_process_exits_for_restart(
     assert exits == [watchdog.EXIT_STALLED]
     dog._maybe_exit(stalled=False)
     assert dog._stalled_since is None
+
+
+def test_progress_when_unacked_but_all_fetched_is_committed_then_nothing_waits() -> None:
+    # seen after a restart: Faust held a second copy of a committed record as unacked
+    assert not Progress.of(3, 3, 3, 1).waiting
