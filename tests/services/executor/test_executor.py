@@ -10,16 +10,27 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from schemas.catalogue import ESS_STATE, POLICY_ACTIVATED, POLICY_UPDATED, STRATEGY_SWITCHED
+from schemas import dlq
+from schemas.catalogue import (
+    ESS_STATE,
+    POLICY_ACTIVATED,
+    POLICY_UPDATED,
+    STRATEGY_SWITCHED,
+    TRADE_SIGNAL,
+    dlq_name,
+)
+from schemas.contracts import contract
 from schemas.enums import EssState, StrategyName
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.testing import Servers
 from services.testing.desk import Desk, running_executor
+from services.testing.kafka import read_topic
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
 
@@ -245,3 +256,27 @@ def test_executor_when_sigkilled_mid_stream_then_every_signal_decided_exactly_on
     committed = [d["signal_id"] for d in desk.decision_list()]
     assert len(committed) == len(sent)  # none twice: transactions + the decided-id memory
     assert executor.returncode == 0
+
+
+def test_executor_when_signal_undecodable_or_invalid_then_dead_lettered_and_goes_on(
+    desk: Desk,
+) -> None:
+    desk.ready_market(["q1"], ["BTC"])
+    signals = desk.names.name(TRADE_SIGNAL)
+    with running_executor(desk):
+        desk.producer.send_raw(signals, "q1", b"\x00\x7f\xff\xff\xf0not avro")
+        bad = desk.signal_record("q1", "BTC", confidence=1.5)  # outside [0, 1]
+        desk.producer.send_raw(signals, "q1", desk.serde.encode(desk_contract(desk), bad))
+        assert desk.producer.flush(30) == 0
+        good = desk.signal("q1", "BTC")
+        assert desk.decisions(1)[good]["outcome"] == "ACCEPTED"
+    letters = read_topic(
+        {"bootstrap.servers": desk.kafka}, dlq_name(signals), 2, timeout=30, settle=1.0
+    )
+    errors = sorted(dlq.read(letter.headers).error_type for letter in letters)
+    assert errors == ["InvalidEventError", "UnknownSchemaIdError"]
+    assert bad["signal_id"] not in {d["signal_id"] for d in desk.decision_list()}
+
+
+def desk_contract(desk: Desk) -> Any:
+    return contract(TRADE_SIGNAL, desk.names)
