@@ -20,9 +20,6 @@ process is the operator, the control plane (heartbeats) and the strategies.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -37,20 +34,9 @@ from schemas.contracts import contract
 from schemas.enums import StrategyName
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
-from services.testing import Servers
-from services.testing.desk import Desk
+from services.testing.desk import Desk, start_executor_process
 
 _CYCLE = (StrategyName.CONSERVATIVE, StrategyName.AGGRESSIVE, StrategyName.DEFENSIVE)
-
-
-def _start_executor(found: Servers, desk: Desk, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "executor", "run", "--instance", "bench"],
-            env={**os.environ, **found.environ(), "HFOS_TOPIC_PREFIX": desk.names.prefix},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def _propagation(desk: Desk, switches: int, every_ms: float) -> list[float]:
@@ -135,7 +121,7 @@ def main() -> None:
     desk.ready_market([f"p{i}" for i in range(10)], ["BTC"])
     with tempfile.TemporaryDirectory() as scratch:
         log = Path(scratch) / "executor.log"
-        executor = _start_executor(found, desk, log)
+        executor = start_executor_process(found.environ(), desk, log, "bench")
         try:
             warm = desk.signal("p0", "BTC", "CLOSE")
             if warm not in desk.decisions(1, timeout=60):

@@ -187,18 +187,7 @@ class EventConsumer:
         )
 
     def _dead_letter(self, message: Message, error: Exception) -> None:
-        topic = str(message.topic())
-        letter = dlq.DeadLetter(
-            source_topic=topic,
-            source_partition=int(message.partition() or 0),
-            source_offset=int(message.offset() or 0),
-            error_type=type(error).__name__,
-            error_message=str(error),
-            consumer=self._name,
-        )
-        headers = dlq.headers_for(letter, headers_of(message))
-        self._producer.send_raw(dlq_name(topic), message.key(), message.value(), headers)
-        metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
+        dead_letter(self._producer, message, error, self._name)
 
     def _commit_if_due(self) -> None:
         due = time.monotonic() - self._last_commit >= self._commit_interval
@@ -210,6 +199,24 @@ class EventConsumer:
         # redo it (it would be harmless — effects are idempotent — but wasteful).
         del consumer, partitions
         self.commit()
+
+
+def dead_letter(producer: EventProducer, message: Message, error: Exception, consumer: str) -> None:
+    """Send ``message`` as it came (bytes, key, headers) to ``<topic>.dlq``, with where it
+    came from and ``error`` in the ``hfos.dlq.*`` headers. Every consumer outside Faust
+    dead-letters through here (in a transaction when ``producer`` is transactional)."""
+    topic = str(message.topic())
+    letter = dlq.DeadLetter(
+        source_topic=topic,
+        source_partition=int(message.partition() or 0),
+        source_offset=int(message.offset() or 0),
+        error_type=type(error).__name__,
+        error_message=str(error),
+        consumer=consumer,
+    )
+    headers = dlq.headers_for(letter, headers_of(message))
+    producer.send_raw(dlq_name(topic), message.key(), message.value(), headers)
+    metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
 
 
 def headers_of(message: Message) -> list[tuple[str, bytes | None]]:

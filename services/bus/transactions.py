@@ -4,8 +4,9 @@ offsets that produced them commit together, or not at all.
 A crash between producing an effect and committing its input's offset would otherwise
 redeliver the input and produce the effect a second time. With a transaction the
 redelivered input finds no committed effect (the aborted one is invisible to
-``read_committed`` readers) and makes it exactly once. A zombie instance with the same
-``transactional.id`` is fenced by the broker.
+``read_committed`` readers) and makes it exactly once. The next instance with the same
+``transactional.id`` fences a zombie and aborts its open batch in :meth:`init`.
+The executor and the paper exchange both produce through this one class.
 """
 
 from __future__ import annotations
@@ -13,16 +14,23 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaException, TopicPartition
+from confluent_kafka import KafkaException, Message, TopicPartition
 
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 
 TRANSACTION_TIMEOUT_MS = 60_000
+"""The broker aborts a transaction left open this long (a hung process): it bounds how
+long ``read_committed`` readers can be held up by a zombie, far above a batch's
+milliseconds. librdkafka requires ``message.timeout.ms`` <= this."""
+_TIMEOUT_S = 30.0
 
 
 class TransactionalProducer(EventProducer):
-    """An :class:`EventProducer` whose sends happen inside :meth:`begin` ... :meth:`commit`."""
+    """An :class:`EventProducer` whose sends happen inside :meth:`begin` ... :meth:`commit`.
+
+    Call :meth:`init` once before the first transaction.
+    """
 
     def __init__(
         self,
@@ -40,7 +48,6 @@ class TransactionalProducer(EventProducer):
             extra_config={
                 "transactional.id": transactional_id,
                 "transaction.timeout.ms": TRANSACTION_TIMEOUT_MS,
-                # librdkafka requires a bounded delivery time under a transaction.
                 "message.timeout.ms": TRANSACTION_TIMEOUT_MS,
                 # A transaction that starts right after a commit finds the previous one's
                 # markers still being written (CONCURRENT_TRANSACTIONS) and is retried
@@ -49,28 +56,45 @@ class TransactionalProducer(EventProducer):
                 **(extra_config or {}),
             },
         )
-        self._producer.init_transactions(30)
+
+    def init(self) -> None:
+        """Register the transactional id: fences and aborts a predecessor's open batch."""
+        self._producer.init_transactions(2 * _TIMEOUT_S)
 
     def begin(self) -> None:
         self._producer.begin_transaction()
 
-    def commit(self, consumer: Consumer, offsets: Sequence[TopicPartition]) -> None:
-        """Commit the sends since :meth:`begin` together with ``consumer``'s ``offsets``
-        (the next offset to read of every partition the batch came from)."""
+    def commit(self, offsets: Sequence[TopicPartition] | None, group_metadata: Any) -> None:
+        """Commit the sends since :meth:`begin`, with ``offsets`` (the next offset to read
+        per input partition, :func:`next_offsets`) of the group ``group_metadata`` names.
+
+        A retriable failure (the coordinator moved) is retried; any other is raised: the
+        caller aborts (``txn_requires_abort``) or ends the process, and the batch's
+        inputs, not committed either, are decided again under the same ids.
+        """
         if offsets:
-            self._producer.send_offsets_to_transaction(
-                list(offsets), consumer.consumer_group_metadata(), 30
-            )
+            self._producer.send_offsets_to_transaction(list(offsets), group_metadata, _TIMEOUT_S)
         while True:
             try:
-                self._producer.commit_transaction(30)
+                self._producer.commit_transaction(_TIMEOUT_S)
             except KafkaException as error:
                 if error.args[0].retriable():
-                    continue  # e.g. the coordinator moved: committing again is safe
-                # Anything else ends the process: the batch's inputs were not committed,
-                # so a restarted instance decides them again under the same ids.
+                    continue
                 raise
             return
 
     def abort(self) -> None:
-        self._producer.abort_transaction(30)
+        self._producer.abort_transaction(_TIMEOUT_S)
+
+    def close(self, timeout: float = _TIMEOUT_S) -> None:
+        self.flush(timeout)
+
+
+def next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
+    """The offset to resume from per partition: one past the last record of the batch."""
+    last: dict[tuple[str, int], int] = {}
+    for message in messages:
+        if message.error() is None:
+            key = (str(message.topic()), int(message.partition() or 0))
+            last[key] = max(last.get(key, -1), int(message.offset() or 0))
+    return [TopicPartition(topic, part, offset + 1) for (topic, part), offset in last.items()]

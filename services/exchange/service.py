@@ -5,9 +5,9 @@ and equity moves the breaker.
 
 Exactly once, end to end: inputs are read ``read_committed`` (the executor writes orders
 in transactions) by one consumer group, and each polled batch's effects and input offsets
-are committed in one Kafka transaction (:mod:`.sink`). An order id filled before is never
-filled again (the book remembers every filled order, rebuilt on start from the order ids
-its fill balances carry). On start the book is rebuilt from the exchange's own output
+are committed in one Kafka transaction (``services.bus.transactions``). An order id filled
+before is never filled again (the book remembers every filled order, rebuilt on start from
+the order ids its fill balances carry). On start the book is rebuilt from the exchange's own output
 (:mod:`.replay`) before any order is read, so a restart loses no state; an account named in
 the configuration with no balance yet is funded with one ``balance.updated``.
 
@@ -27,12 +27,12 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from schemas import dlq
-from schemas.catalogue import MARKET_PRICE, ORDER_REQUESTED, TopicNames, dlq_name
+from schemas.catalogue import MARKET_PRICE, ORDER_REQUESTED, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.consumer import InvalidEventError, headers_of, value_rules
+from services.bus.consumer import InvalidEventError, dead_letter, value_rules
 from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.transactions import TransactionalProducer, next_offsets
 from services.exchange import metrics
 from services.exchange.book import PaperBook
 from services.exchange.effects import BalanceUpdate, Effect
@@ -45,7 +45,6 @@ from services.exchange.exceptions import (
 from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER
 from services.exchange.records import Cause, order_of, record_of, topic_of
 from services.exchange.replay import OUTPUTS, read_own_output
-from services.exchange.sink import TransactionalSink
 from streams import metrics as bus_metrics
 
 LOG = logging.getLogger("hfos.exchange")
@@ -82,7 +81,9 @@ class PaperExchange:
         self._prices = contract(MARKET_PRICE, names)
         self._inputs = {c.topic: c for c in (self._orders, self._prices)}
         self._group = f"{names.prefix}{config.instance}"
-        self._sink = TransactionalSink(client_config, serde, self._group, service=config.instance)
+        self._sink = TransactionalProducer(
+            client_config, serde, self._group, service=config.instance
+        )
         self._book = PaperBook(config.fee)
         self._consumer: Consumer | None = None
         self._seq = 0
@@ -134,7 +135,7 @@ class PaperExchange:
             self._sink.begin()
             for message in sorted(messages, key=self._prices_first):
                 self._handle(message)
-            self._sink.commit(_next_offsets(messages), consumer.consumer_group_metadata())
+            self._sink.commit(next_offsets(messages), consumer.consumer_group_metadata())
         except KafkaException as error:
             if not error.args[0].txn_requires_abort():
                 raise
@@ -250,19 +251,8 @@ class PaperExchange:
             self._sink.send(target, effect.account_id, record_of(effect, cause), headers)
 
     def _dead_letter(self, message: Message, error: Exception) -> None:
-        topic = str(message.topic())
-        letter = dlq.DeadLetter(
-            source_topic=topic,
-            source_partition=int(message.partition() or 0),
-            source_offset=int(message.offset() or 0),
-            error_type=type(error).__name__,
-            error_message=str(error),
-            consumer=self._group,
-        )
-        headers = dlq.headers_for(letter, headers_of(message))
-        self._sink.send_raw(dlq_name(topic), message.key(), message.value(), headers)
-        bus_metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
-        LOG.warning("%s offset %s dead-lettered: %s", topic, message.offset(), error)
+        dead_letter(self._sink, message, error, self._group)
+        LOG.warning("%s offset %s dead-lettered: %s", message.topic(), message.offset(), error)
 
     def _prices_first(self, message: Message) -> int:
         return 0 if message.topic() == self._prices.topic else 1
@@ -284,15 +274,6 @@ def _usable(message: Message) -> bool:
         raise KafkaException(error)
     LOG.warning("consumer: %s", error.str())
     return False
-
-
-def _next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
-    """The offset to resume from per partition: one past the last record of the batch."""
-    last: dict[tuple[str, int], int] = {}
-    for message in messages:
-        key = (str(message.topic()), int(message.partition() or 0))
-        last[key] = max(last.get(key, -1), int(message.offset() or 0))
-    return [TopicPartition(topic, part, offset + 1) for (topic, part), offset in last.items()]
 
 
 def _require_topics(client_config: Mapping[str, str], names: TopicNames) -> None:

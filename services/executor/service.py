@@ -41,7 +41,6 @@ from confluent_kafka import (
 )
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from schemas import dlq
 from schemas.catalogue import (
     BALANCE_UPDATED,
     ESS_STATE,
@@ -57,14 +56,13 @@ from schemas.catalogue import (
     SYSTEM_HEARTBEAT,
     TRADE_SIGNAL,
     TopicNames,
-    dlq_name,
 )
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
-from services.bus.consumer import InvalidEventError, headers_of, value_rules
+from services.bus.consumer import InvalidEventError, dead_letter, value_rules
 from services.bus.producer import LIBRDKAFKA_LOG
-from services.bus.transactions import TransactionalProducer
+from services.bus.transactions import TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
 from services.executor.records import decision_record, signal_from_record
 from streams import metrics
@@ -174,6 +172,7 @@ class Executor:
             f"{config.group_id}.{config.instance}",
             service=SERVICE,
         )
+        self._producer.init()
         self._signals.subscribe(
             [self._signal.topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -322,34 +321,30 @@ class Executor:
         except (ValueError, KeyError, StrategyError) as problem:
             log.warning("executor: skipping an invalid %s record: %s", topic, problem)
 
-    def _fold(self, name: str, record: Record) -> None:  # noqa: C901, PLR0912 - one dispatch
-        control, accounts = self.control, self.accounts
-        if name == POLICY_UPDATED.name:
-            control.apply_policy_updated(record)
-        elif name == POLICY_ACTIVATED.name:
-            control.apply_policy_activated(record)
-        elif name == ESS_STATE.name:
-            control.apply_ess_state(record)
-        elif name == STRATEGY_SWITCHED.name:
-            control.apply_strategy_switched(record)
-        elif name == MODEL_PROMOTED.name:
-            control.apply_model_promoted(record)
-        elif name == MARKET_PRICE.name:
-            control.apply_price(record)
-        elif name == SYSTEM_HEARTBEAT.name:
-            healthy = record["status"] == ServiceStatus.HEALTHY
-            if healthy and record["service"] == self._config.control_service:
-                control.apply_heartbeat(self._clock())
-        elif name == POSITION_UPDATED.name:
-            accounts.apply_position_updated(record)
-        elif name == POSITION_CLOSED.name:
-            accounts.apply_position_closed(record)
-        elif name == BALANCE_UPDATED.name:
-            accounts.apply_balance(record)
-        elif name == ORDER_REQUESTED.name:
-            accounts.apply_decision(record, accepted=True)
-        elif name == ORDER_REJECTED.name:
-            accounts.apply_decision(record, accepted=False)
+    def _fold(self, name: str, record: Record) -> None:
+        """Fold one record of topic ``name`` (a catalogue name) into the executor's state.
+        The account book is looked up at call time: a new assignment replaces it."""
+        folds: dict[str, Callable[[Record], None]] = {
+            POLICY_UPDATED.name: self.control.apply_policy_updated,
+            POLICY_ACTIVATED.name: self.control.apply_policy_activated,
+            ESS_STATE.name: self.control.apply_ess_state,
+            STRATEGY_SWITCHED.name: self.control.apply_strategy_switched,
+            MODEL_PROMOTED.name: self.control.apply_model_promoted,
+            MARKET_PRICE.name: self.control.apply_price,
+            SYSTEM_HEARTBEAT.name: self._apply_heartbeat,
+            POSITION_UPDATED.name: self.accounts.apply_position_updated,
+            POSITION_CLOSED.name: self.accounts.apply_position_closed,
+            BALANCE_UPDATED.name: self.accounts.apply_balance,
+            ORDER_REQUESTED.name: lambda r: self.accounts.apply_decision(r, accepted=True),
+            ORDER_REJECTED.name: lambda r: self.accounts.apply_decision(r, accepted=False),
+        }
+        folds[name](record)
+
+    def _apply_heartbeat(self, record: Record) -> None:
+        """Only a HEALTHY beat of the control service keeps the dead-man's switch alive."""
+        healthy = record["status"] == ServiceStatus.HEALTHY
+        if healthy and record["service"] == self._config.control_service:
+            self.control.apply_heartbeat(self._clock())
 
     def _barrier(self) -> bool:
         """Read every control partition up to the end the broker reports now, and the
@@ -412,7 +407,7 @@ class Executor:
                 log.warning("executor: signal consumer: %s", error.str())
                 continue
             decided += self._decide_one(message, readiness)
-        self._producer.commit(self._signals, self._next_offsets(batch))
+        self._producer.commit(next_offsets(batch), self._signals.consumer_group_metadata())
         return decided
 
     def _decide_one(self, message: Message, readiness: Readiness) -> int:
@@ -426,7 +421,7 @@ class Executor:
             context = context_for(signal, self.control, self.accounts, readiness, self._clock())
             decision = decide(signal, context)
         except (SerdeError, InvalidEventError, StrategyError, ValueError) as problem:
-            self._dead_letter(message, problem)
+            dead_letter(self._producer, message, problem, self._config.group_id)
             return 0
         self._publish(record, decision, context)
         return 1
@@ -442,28 +437,3 @@ class Executor:
         metrics.EXECUTOR_DECISIONS.labels(outcome).inc()
         sent_at = int(signal["envelope"]["event_time"])
         metrics.EXECUTOR_DECISION_SECONDS.observe(max(0, now - sent_at) / 1000)
-
-    def _dead_letter(self, message: Message, error: Exception) -> None:
-        topic = str(message.topic())
-        letter = dlq.DeadLetter(
-            source_topic=topic,
-            source_partition=int(message.partition() or 0),
-            source_offset=int(message.offset() or 0),
-            error_type=type(error).__name__,
-            error_message=str(error),
-            consumer=self._config.group_id,
-        )
-        headers = dlq.headers_for(letter, headers_of(message))
-        self._producer.send_raw(dlq_name(topic), message.key(), message.value(), headers)
-        metrics.DLQ_RECORDS.labels(topic, letter.error_type).inc()
-
-    @staticmethod
-    def _next_offsets(batch: list[Message]) -> list[TopicPartition]:
-        ends: dict[tuple[str, int], int] = {}
-        for message in batch:
-            if message.error() is None:
-                key = (str(message.topic()), int(message.partition() or 0))
-                ends[key] = max(ends.get(key, 0), int(message.offset() or 0) + 1)
-        return [
-            TopicPartition(topic, partition, offset) for (topic, partition), offset in ends.items()
-        ]

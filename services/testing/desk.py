@@ -7,11 +7,15 @@ signals), each published and acknowledged before it returns.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from confluent_kafka import Consumer
@@ -353,3 +357,17 @@ def running_executor(desk: Desk, **config: Any) -> Iterator[Executor]:
         thread.join(30)
     if failure:
         raise AssertionError(f"the executor died: {failure[0]!r}") from failure[0]
+
+
+def start_executor_process(
+    environ: Mapping[str, str], desk: Desk, log: Path, instance: str
+) -> subprocess.Popen[bytes]:
+    """``hfos executor run`` for the desk's topics as a child process (as deployed), its
+    output appended to ``log``; ``environ`` carries the server addresses."""
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "services.cli.main", "executor", "run", "--instance", instance],
+            env={**os.environ, **environ, "HFOS_TOPIC_PREFIX": desk.names.prefix},
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )

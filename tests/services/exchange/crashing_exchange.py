@@ -19,13 +19,13 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas.catalogue import ORDER_REQUESTED, TopicNames
 from schemas.serde import AvroSerde
+from services.bus.transactions import TransactionalProducer
 from services.cli.exchange import READY
 from services.exchange.service import ExchangeConfig, PaperExchange
-from services.exchange.sink import TransactionalSink
 from services.settings import load_settings
 
 
-class CrashingSink(TransactionalSink):
+class CrashingSink(TransactionalProducer):
     orders_topic = ""
 
     def commit(self, offsets: Sequence[TopicPartition] | None, group_metadata: Any) -> None:

@@ -4,10 +4,7 @@ start and the dead-man's switch."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +26,7 @@ from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.testing import Servers
-from services.testing.desk import Desk, running_executor
+from services.testing.desk import Desk, running_executor, start_executor_process
 from services.testing.kafka import read_topic
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(180)]
@@ -218,16 +215,6 @@ def test_executor_when_policy_missing_or_closed_to_new_positions_then_refused(
         assert desk.decisions(2)[closed]["outcome"] == "NEW_POSITIONS_DISABLED"
 
 
-def _executor_process(stack: Servers, desk: Desk, log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.cli.main", "executor", "run", "--instance", "k1"],
-            env={**os.environ, **stack.environ(), "HFOS_TOPIC_PREFIX": desk.names.prefix},
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-        )
-
-
 def test_executor_when_sigkilled_mid_stream_then_every_signal_decided_exactly_once(
     stack: Servers, desk: Desk, tmp_path: Path
 ) -> None:
@@ -237,7 +224,7 @@ def test_executor_when_sigkilled_mid_stream_then_every_signal_decided_exactly_on
         desk.position(account, "BTC", 1.0, 100.0)
     log = tmp_path / "executor.log"
     sent: list[str] = []
-    executor = _executor_process(stack, desk, log)
+    executor = start_executor_process(stack.environ(), desk, log, "k1")
     try:
         for round_ in range(60):
             for account in accounts:
@@ -247,7 +234,7 @@ def test_executor_when_sigkilled_mid_stream_then_every_signal_decided_exactly_on
                 assert desk.decisions(1, timeout=60), log.read_text()[-2000:]
                 executor.send_signal(signal.SIGKILL)  # mid-stream: decided, not all committed
                 executor.wait(10)
-                executor = _executor_process(stack, desk, log)
+                executor = start_executor_process(stack.environ(), desk, log, "k1")
         decided = desk.decisions(len(sent), timeout=90)
     finally:
         executor.send_signal(signal.SIGTERM)
