@@ -7,9 +7,11 @@ and consumes without decoding; the Avro leg encodes every record through the ser
 (registry id, Confluent framing, strict validation) and decodes every record on the way
 out. Time runs from the first send to the last record consumed. Legs alternate over
 several rounds on fresh topics, so load from other processes on a shared machine hits
-both alike; the ratio is taken per round and the median reported.
+both alike; the ratio is taken per round and the median reported. A leg is 300 000
+records: with 100 000 the raw leg lasts under half a second, and one scheduling hiccup on
+a shared two-core box moves that round's ratio by 0.15 or more.
 
-    python -m bench.event_bus [--events 100000] [--rounds 3]
+    python -m bench.event_bus [--events 300000] [--rounds 7]
 """
 
 from __future__ import annotations
@@ -34,11 +36,14 @@ from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 
+STALL_SECONDS = 30.0
+
 
 def _consume(
     bootstrap: str, registry: str, prefix: str, count: int, decode: bool, ready: Any, done: Any
 ) -> None:
-    """Child process: read ``count`` records (decoding them or not), report the time."""
+    """Child process: read ``count`` records (decoding them or not), report the time; or,
+    when nothing arrives for ``STALL_SECONDS``, report how far it got and stop."""
     names = TopicNames(prefix)
     target = contract(POSITION_UPDATED, names)
     serde = AvroSerde(SchemaRegistryClient({"url": registry}))
@@ -50,19 +55,38 @@ def _consume(
             "enable.auto.commit": False,
         }
     )
-    consumer.subscribe([target.topic])
-    consumer.consume(1, 1.0)  # join the group before the clock starts
+    assigned: list[Any] = []
+    consumer.subscribe([target.topic], on_assign=lambda _, partitions: assigned.extend(partitions))
+    deadline = time.monotonic() + STALL_SECONDS
+    while not assigned and time.monotonic() < deadline:  # join before the clock starts
+        consumer.consume(1, 0.2)
     ready.set()
-    seen = 0
+    seen, last = 0, time.monotonic()
     while seen < count:
-        for message in consumer.consume(10_000, 1.0):
+        batch = consumer.consume(10_000, 1.0)
+        if batch:
+            last = time.monotonic()
+        elif time.monotonic() - last > STALL_SECONDS:
+            done.put(("stalled", _where(consumer, target.topic, seen, assigned)))
+            consumer.close()
+            return
+        for message in batch:
             value = message.value()
             if message.error() is None and value is not None:
                 if decode:
                     serde.decode(target, value)
                 seen += 1
-    done.put(time.time())
+    done.put(("done", time.time()))
     consumer.close()
+
+
+def _where(consumer: Consumer, topic: str, seen: int, assigned: list[Any]) -> str:
+    ends = {}
+    for partition in assigned:
+        low, high = consumer.get_watermark_offsets(partition, timeout=5)
+        ends[partition.partition] = (low, high)
+    positions = {p.partition: p.offset for p in consumer.position(assigned)} if assigned else {}
+    return f"{topic}: consumed {seen}; assigned {sorted(ends)}; positions {positions}; ends {ends}"
 
 
 def _leg(
@@ -82,12 +106,14 @@ def _leg(
         extra_config={"linger.ms": 5},
     )
     ready = multiprocessing.Event()
-    done: multiprocessing.Queue[float] = multiprocessing.Queue()
+    done: multiprocessing.Queue[tuple[str, Any]] = multiprocessing.Queue()
     child = multiprocessing.Process(
-        target=_consume, args=(found.kafka, found.registry, names.prefix, events, avro, ready, done)
+        target=_consume,
+        args=(found.kafka, found.registry, names.prefix, events, avro, ready, done),
+        daemon=True,
     )
     child.start()
-    ready.wait(60)
+    ready.wait(STALL_SECONDS + 30)
     started = time.time()
     for i in range(events):
         record = records[i % len(records)]
@@ -95,16 +121,20 @@ def _leg(
             producer.send(target, record["account_id"], record)
         else:
             producer.send_raw(target.topic, record["account_id"], encoded[i % len(records)])
-    producer.flush(120)
-    finished: float = done.get(timeout=300)
+    left = producer.flush(120)
+    if left:
+        raise RuntimeError(f"{target.topic}: {left} records still unacknowledged after 120 s")
+    outcome, detail = done.get(timeout=600)
     child.join(30)
-    return events / (finished - started)
+    if outcome != "done":
+        raise RuntimeError(f"the consumer stalled: {detail}")
+    return events / (float(detail) - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--events", type=int, default=300_000)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     found = servers()
     serde = AvroSerde(SchemaRegistryClient({"url": found.registry}))

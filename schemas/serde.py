@@ -25,10 +25,11 @@ from typing import Any, Protocol
 
 from confluent_kafka.schema_registry import Schema
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.schema import to_parsing_canonical_form
 from fastavro.validation import ValidationError, validate
 
 from schemas.errors import HfosError
-from schemas.fastcodec import Codec, UnsupportedSchemaError, compile_codec
+from schemas.fastcodec import Codec, Decoder, UnsupportedSchemaError, compile_codec
 
 MAGIC_BYTE = 0
 _HEADER = struct.Struct(">bI")
@@ -69,6 +70,9 @@ class BodyDecodeError(SerdeError):
     """The body does not decode with the schema its header names."""
 
 
+_Writing = tuple[int, bytes, Codec | None]
+
+
 class RegistryClient(Protocol):
     """What the serde needs of confluent-kafka's ``SchemaRegistryClient``."""
 
@@ -93,37 +97,45 @@ class AvroSerde:
 
     def __init__(self, registry: RegistryClient) -> None:
         self._registry = registry
-        self._ids: dict[str, int] = {}
+        self._ids: dict[tuple[str, str], _Writing] = {}
         self._writers: dict[int, Any] = {}
-        self._writer_texts: dict[int, str] = {}
-        self._contract_texts: dict[str, str] = {}
+        self._plans: dict[tuple[str, int], tuple[Any, Codec | None]] = {}
+        self._decoders: dict[str, dict[bytes, Decoder]] = {}
         self._codecs: dict[str, Codec | None] = {}
         self._lock = threading.Lock()
 
     def schema_id(self, contract: Contract) -> int:
         """The registry id of ``contract`` (registered on first use; idempotent)."""
-        found = self._ids.get(contract.subject)
+        return self._writing(contract)[0]
+
+    def _writing(self, contract: Contract) -> _Writing:
+        """``contract``'s registry id, its wire header and its generated encoder."""
+        key = (contract.subject, contract.schema_str)
+        found = self._ids.get(key)
         if found is not None:
             return found
         with self._lock:
             schema_id = self._registry.register_schema(
                 contract.subject, Schema(contract.schema_str, "AVRO")
             )
-            self._ids[contract.subject] = schema_id
             self._writers[schema_id] = contract.parsed
-            self._writer_texts[schema_id] = _normal(contract.schema_str)
-        return schema_id
+            found = self._ids[key] = (
+                schema_id,
+                _HEADER.pack(MAGIC_BYTE, schema_id),
+                self._codec(contract),
+            )
+        return found
 
     def encode(self, contract: Contract, record: Mapping[str, Any]) -> bytes:
-        schema_id = self.schema_id(contract)
-        codec = self._codec(contract)
+        writing = self._ids.get((contract.subject, contract.schema_str))
+        _, header, codec = writing if writing is not None else self._writing(contract)
         if codec is not None:
             try:
-                return _HEADER.pack(MAGIC_BYTE, schema_id) + codec.encode(record)
+                return codec.encode(record, header)
             except Exception:  # noqa: BLE001, S110 - fastavro below judges, and names the error
                 pass
         buffer = io.BytesIO()
-        buffer.write(_HEADER.pack(MAGIC_BYTE, schema_id))
+        buffer.write(header)
         try:
             schemaless_writer(buffer, contract.parsed, record, strict=True)
         except (ValueError, TypeError, KeyError, AttributeError) as error:
@@ -133,14 +145,26 @@ class AvroSerde:
         return buffer.getvalue()
 
     def decode(self, contract: Contract, data: bytes | None) -> Record:
+        # The usual record: framed, its schema the contract's own, already seen once. Its
+        # 5-byte header finds the generated decoder directly; anything else (no value, a
+        # bad frame, a new id, a body the decoder refuses) takes the checked path below.
+        decoders = self._decoders.get(contract.schema_str)
+        decoder = None
+        if decoders is not None and data is not None:
+            decoder = decoders.get(data[: _HEADER.size])
+            if decoder is not None:
+                try:
+                    return decoder(data, _HEADER.size)[0]
+                except Exception:  # noqa: BLE001, S110 - fastavro below judges the bytes
+                    pass
         schema_id = frame_schema_id(contract.topic, data)
-        writer = self._writer(contract.topic, schema_id)
-        if writer is not contract.parsed and self._same_schema(schema_id, contract):
-            # Written with exactly this contract's schema (the usual case): read it as the
-            # writer's, skipping schema resolution, which costs half again the decode.
-            writer = contract.parsed
-        codec = self._codec(contract) if writer is contract.parsed else None
-        if codec is not None and data is not None:
+        plan = self._plans.get((contract.schema_str, schema_id))
+        if plan is None:
+            plan = self._plans[contract.schema_str, schema_id] = self._plan(contract, schema_id)
+        writer, codec = plan
+        if codec is not None and decoder is None and data is not None:
+            header = _HEADER.pack(MAGIC_BYTE, schema_id)
+            self._decoders.setdefault(contract.schema_str, {})[header] = codec.decode
             try:
                 return codec.decode(data, _HEADER.size)[0]
             except Exception:  # noqa: BLE001, S110 - fastavro below judges the bytes
@@ -167,11 +191,22 @@ class AvroSerde:
                 self._codecs[key] = None
         return self._codecs[key]
 
-    def _same_schema(self, schema_id: int, contract: Contract) -> bool:
-        text = self._contract_texts.get(contract.schema_str)
-        if text is None:
-            text = self._contract_texts[contract.schema_str] = _normal(contract.schema_str)
-        return self._writer_texts.get(schema_id) == text
+    def _plan(self, contract: Contract, schema_id: int) -> tuple[Any, Codec | None]:
+        """How to read ``contract``'s records written under ``schema_id``: the writer schema,
+        and the generated decoder when the writer is the contract's own schema.
+
+        "Own" means the same Parsing Canonical Form (the Avro spec's form for "these two
+        schemas read bytes alike"), not the same text: a registry hands back its own
+        rendering (Apicurio writes ``"name": "Envelope"`` where the file says
+        ``"hfos.Envelope"``). Such records are read as the writer's, skipping schema
+        resolution, which costs half again the decode.
+        """
+        writer = self._writer(contract.topic, schema_id)
+        if writer is not contract.parsed and to_parsing_canonical_form(
+            writer
+        ) != to_parsing_canonical_form(contract.parsed):
+            return writer, None
+        return contract.parsed, self._codec(contract)
 
     def _writer(self, topic: str, schema_id: int) -> Any:
         found = self._writers.get(schema_id)
@@ -183,7 +218,6 @@ class AvroSerde:
             raise UnknownSchemaIdError(topic, schema_id, str(error)) from None
         parsed = codec_schema(json.loads(schema.schema_str or "null"))
         self._writers[schema_id] = parsed
-        self._writer_texts[schema_id] = _normal(schema.schema_str or "null")
         return parsed
 
 
@@ -257,8 +291,3 @@ def _name_problems(schema: Any, record: Mapping[str, Any], prefix: str) -> list[
         elif isinstance(record[name], Mapping):
             problems.extend(_name_problems(field["type"], record[name], f"{prefix}{name}."))
     return problems
-
-
-def _normal(schema_text: str) -> str:
-    """One text per schema, whatever its whitespace and key order."""
-    return json.dumps(json.loads(schema_text), sort_keys=True, separators=(",", ":"))

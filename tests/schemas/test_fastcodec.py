@@ -12,7 +12,7 @@ import struct
 from typing import Any
 
 import pytest
-from fastavro import schemaless_reader, schemaless_writer
+from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -45,7 +45,7 @@ def _records(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:  # n
     if kind == "double":
         return st.floats(allow_nan=False)
     if kind == "string":
-        return st.text(max_size=40)
+        return st.text(max_size=100)  # lengths of one varint byte and of two
     if kind == "enum":
         named[schema["name"]] = schema
         return st.sampled_from(schema["symbols"])
@@ -124,3 +124,26 @@ def test_codec_when_field_missing_or_long_out_of_range_then_raises() -> None:
     envelope = {**example_record(POSITION.schema_name)["envelope"], "event_time": 1 << 63}
     with pytest.raises(OverflowError):
         codec.encode({**example_record(POSITION.schema_name), "envelope": envelope})
+
+
+SYMBOLS = [f"S{i}" for i in range(70)]
+
+
+def test_codec_when_enum_has_more_symbols_than_one_varint_byte_holds_then_fastavro_bytes() -> None:
+    schema = parse_schema(
+        {
+            "type": "record",
+            "name": "Wide",
+            "fields": [
+                {"name": "pick", "type": {"type": "enum", "name": "Many", "symbols": SYMBOLS}},
+                {"name": "low", "type": "double"},
+                {"name": "high", "type": "double"},
+            ],
+        }
+    )
+    codec = compile_codec(schema)
+    for symbol in SYMBOLS:
+        record = {"pick": symbol, "low": -1.5, "high": 2.0}
+        expected = _fastavro_bytes(schema, record)
+        assert codec.encode(record) == expected
+        assert codec.decode(expected, 0) == (record, len(expected))

@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas import dlq
 from schemas.catalogue import TRADE_SIGNAL, TopicNames
@@ -68,6 +69,24 @@ def test_send_then_consume_when_record_valid_then_decoded_record_equals_sent(
     assert sorted((e.value for e in seen), key=lambda r: str(r["signal_id"])) == sorted(
         sent, key=lambda r: str(r["signal_id"])
     )
+
+
+def test_decode_when_another_process_registered_the_schema_then_no_schema_walk(
+    stack: Servers, names: TopicNames, serde: AvroSerde, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The registry hands back its own rendering of the schema (Apicurio shortens
+    # "hfos.Envelope" to "Envelope"); a consumer that only ever fetched it must still see
+    # it as the contract's own schema and use the generated decoder, not fastavro's walk.
+    signals = contract(TRADE_SIGNAL, names)
+    sent = _signal(3)
+    data = serde.encode(signals, sent)
+    reader = AvroSerde(SchemaRegistryClient({"url": stack.registry}))
+
+    def no_walk(*_: Any) -> Any:
+        raise AssertionError("fastavro's reader was used")
+
+    monkeypatch.setattr("schemas.serde.schemaless_reader", no_walk)
+    assert reader.decode(signals, data) == sent
 
 
 def test_send_when_record_invalid_then_typed_error_names_field_and_nothing_is_sent(
