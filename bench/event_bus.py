@@ -105,9 +105,13 @@ def _leg(
         buffer_messages=events,
         extra_config={"linger.ms": 5},
     )
-    ready = multiprocessing.Event()
-    done: multiprocessing.Queue[tuple[str, Any]] = multiprocessing.Queue()
-    child = multiprocessing.Process(
+    # Spawned, not forked: this process already runs librdkafka threads (the admin client,
+    # the producer), and a fork copies whatever lock they held at that instant. Forked, the
+    # consumer never got an assignment in 3 of about 120 legs; spawned, it has not yet.
+    spawn = multiprocessing.get_context("spawn")
+    ready = spawn.Event()
+    done: multiprocessing.Queue[tuple[str, Any]] = spawn.Queue()
+    child = spawn.Process(
         target=_consume,
         args=(found.kafka, found.registry, names.prefix, events, avro, ready, done),
         daemon=True,

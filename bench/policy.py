@@ -64,9 +64,10 @@ def _propagation(found: Servers, names: TopicNames, serde: AvroSerde, changes: i
         {"bootstrap.servers": found.kafka}, serde, extra_config={"linger.ms": 0}
     )
     commands = contract(POLICY_COMMAND, names)
-    ready, stop = multiprocessing.Event(), multiprocessing.Event()
-    seen: multiprocessing.Queue[tuple[int, float]] = multiprocessing.Queue()
-    reader = multiprocessing.Process(target=_reader, args=(found, names.prefix, ready, seen, stop))
+    spawn = multiprocessing.get_context("spawn")  # never fork a process running librdkafka
+    ready, stop = spawn.Event(), spawn.Event()
+    seen: multiprocessing.Queue[tuple[int, float]] = spawn.Queue()
+    reader = spawn.Process(target=_reader, args=(found, names.prefix, ready, seen, stop))
     reader.start()
     ready.wait(60)
     view = PolicyView({"bootstrap.servers": found.kafka}, names, serde)
