@@ -19,9 +19,15 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-Encoder = Callable[[Mapping[str, Any], bytes], bytes]
+
+class Encoder(Protocol):
+    def __call__(self, record: Mapping[str, Any], header: bytes = b"") -> bytes:
+        """The Avro body of ``record``, after ``header`` (the wire format's 5 bytes)."""
+        ...
+
+
 Decoder = Callable[[bytes, int], tuple[dict[str, Any], int]]
 
 _DOUBLE = struct.Struct("<d")

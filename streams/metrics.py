@@ -80,6 +80,10 @@ EXECUTOR_BARRIER_SECONDS = Histogram(
 EXECUTOR_READY = Gauge(
     "hfos_executor_ready", "1 when the last batch was decided on state read to the end."
 )
+EXECUTOR_IN_FLIGHT = Gauge(
+    "hfos_executor_orders_in_flight",
+    "Accepted orders that open or increase a position, their fill not yet seen.",
+)
 EXECUTOR_DUPLICATES = Counter(
     "hfos_executor_duplicate_signals_total", "Signals skipped because their id was decided."
 )

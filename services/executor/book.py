@@ -27,6 +27,15 @@ DECIDED_MEMORY = 200_000
 """Signal ids remembered as decided. A duplicate of a signal (the same id published twice)
 older than this many decisions is decided again, under the same order id."""
 
+IN_FLIGHT_TTL_MS = 60_000
+"""How long an accepted order that opens or increases a position counts as exposure before
+the venue's effect of it is seen. The paper exchange answers in milliseconds; an order with
+no answer at all (a venue that never saw the account) stops counting after this long."""
+
+FILLED_MEMORY = 10_000
+"""Order ids whose effect was seen before the order itself (records of two topics replayed
+in any order after a restart), so that the order is not counted as still in flight."""
+
 
 @dataclass
 class ControlState:
@@ -101,14 +110,35 @@ class Position:
     mark: float
 
 
+@dataclass(frozen=True)
+class InFlight:
+    """An accepted order that opens or increases a position, its effect not yet seen."""
+
+    account_id: str
+    symbol: str
+    notional: float
+    at: int
+
+
 @dataclass
 class AccountBook:
-    """Positions, equity and past decisions of the accounts this executor decides for."""
+    """Positions, equity and past decisions of the accounts this executor decides for.
+
+    Orders in flight: an accepted order that opens or increases a position counts toward
+    the account's open positions and gross notional from the moment it is decided until the
+    venue's ``position.updated``/``position.closed`` caused by it (``causation_id`` = the
+    order id) arrives, or ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
+    new symbols, decided before the first fill, would pass MAX_OPEN_POSITIONS and
+    LEVERAGE_CAP together. Reduce-only orders never count: a reduction not yet filled frees
+    no room.
+    """
 
     positions: dict[str, dict[str, Position]] = field(default_factory=dict)
     equity: dict[str, float] = field(default_factory=dict)
     last_order_at: dict[tuple[str, str], int] = field(default_factory=dict)
     decided: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    in_flight: dict[str, InFlight] = field(default_factory=dict)
+    filled: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def apply_position_updated(self, record: Mapping[str, Any]) -> None:
         quantity = float(record["quantity"])
@@ -118,9 +148,19 @@ class AccountBook:
             held.pop(str(record["symbol"]), None)
         else:
             held[str(record["symbol"])] = Position(signed, float(record["mark_price"]))
+        self._effect_seen(record)
 
     def apply_position_closed(self, record: Mapping[str, Any]) -> None:
         self.positions.get(str(record["account_id"]), {}).pop(str(record["symbol"]), None)
+        self._effect_seen(record)
+
+    def _effect_seen(self, record: Mapping[str, Any]) -> None:
+        cause = record["envelope"].get("causation_id")
+        if cause is None or self.in_flight.pop(cause, None) is not None:
+            return
+        self.filled[cause] = None  # the effect came first (a replay); so may its order
+        while len(self.filled) > FILLED_MEMORY:
+            self.filled.popitem(last=False)
 
     def apply_balance(self, record: Mapping[str, Any]) -> None:
         """Equity as sent; without it, the wallet plus the open positions' unrealized PnL
@@ -136,6 +176,22 @@ class AccountBook:
             key = (str(record["account_id"]), str(record["symbol"]))
             at = int(record["envelope"]["event_time"])
             self.last_order_at[key] = max(at, self.last_order_at.get(key, at))
+            order_id = str(record["order_id"])
+            if not record["reduce_only"] and order_id not in self.filled:
+                notional = float(record["notional"])
+                self.in_flight[order_id] = InFlight(key[0], key[1], notional, at)
+
+    def in_flight_for(self, account_id: str, now: int) -> dict[str, float]:
+        """Notional in flight per symbol of ``account_id`` (orders older than the TTL at
+        ``now`` are dropped first)."""
+        expired = [k for k, v in self.in_flight.items() if now - v.at > IN_FLIGHT_TTL_MS]
+        for order_id in expired:
+            del self.in_flight[order_id]
+        pending: dict[str, float] = {}
+        for order in self.in_flight.values():
+            if order.account_id == account_id:
+                pending[order.symbol] = pending.get(order.symbol, 0.0) + order.notional
+        return pending
 
     def remember(self, signal_id: str) -> None:
         self.decided[signal_id] = None
@@ -190,4 +246,5 @@ def context_for(
         last_order_at=accounts.last_order_at,
         known_models=control.models,
         open_notional=accounts.open_notional(signal.account_id),
+        in_flight=accounts.in_flight_for(signal.account_id, now),
     )

@@ -433,6 +433,7 @@ class Executor:
         now = context.now
         self._producer.send(target, str(signal["account_id"]), record)
         self.accounts.apply_decision(record, accepted=isinstance(decision, Accept))
+        metrics.EXECUTOR_IN_FLIGHT.set(len(self.accounts.in_flight))
         outcome = "accepted" if isinstance(decision, Accept) else decision.reason.value
         metrics.EXECUTOR_DECISIONS.labels(outcome).inc()
         sent_at = int(signal["envelope"]["event_time"])

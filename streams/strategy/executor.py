@@ -13,6 +13,8 @@ BUY / SELL
   then, only for orders that open or increase (a reduction skips 8-13):
   8. BELOW_MIN_CONFIDENCE  9. NEW_POSITIONS_DISABLED  10. MAX_OPEN_POSITIONS (new symbol)
   11. COOLDOWN  12. SIZE_CAP  13. LEVERAGE_CAP (gross notional after the order > cap x equity)
+  Orders in flight (accepted, opening or increasing, not yet filled) count in 10 and 13 as
+  if filled.
 
 CLOSE (an exit: never blocked by the control plane, SPEC §0 and §9 scenario 6)
   1. STATE_NOT_READY (positions unknown)  2. NO_POSITION_TO_CLOSE  3. NO_MARKET_PRICE
@@ -183,13 +185,15 @@ def _new_positions(_signal: Signal, _context: DecisionContext, plan: _Plan) -> R
     return DenyReason.NEW_POSITIONS_DISABLED, "allow_new_positions is false"
 
 
-def _max_open(_signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
-    open_count = sum(1 for quantity in context.positions.values() if quantity != 0)
-    if plan.position != 0 or open_count < plan.limits.max_open_positions:
+def _max_open(signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
+    held = {symbol for symbol, quantity in context.positions.items() if quantity != 0}
+    opening = held | set(context.in_flight)
+    if signal.symbol in opening or len(opening) < plan.limits.max_open_positions:
         return None
+    pending = len(opening - held)
     return (
         DenyReason.MAX_OPEN_POSITIONS,
-        f"{open_count} open >= max {plan.limits.max_open_positions}",
+        f"{len(opening)} open ({pending} in flight) >= max {plan.limits.max_open_positions}",
     )
 
 
@@ -211,7 +215,7 @@ def _size(_signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | N
 
 
 def _leverage(_signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
-    gross = context.open_notional + plan.notional
+    gross = context.open_notional + sum(context.in_flight.values()) + plan.notional
     allowed = plan.limits.leverage * plan.inputs.equity
     if gross <= allowed:
         return None

@@ -41,8 +41,10 @@ class DecisionContext:
     ``ess`` is the effective state over the order's scopes
     (:func:`streams.ess.effective_state`); ``positions`` are this account's signed
     quantities (short < 0); ``last_order_at`` is keyed by (account, symbol);
-    ``open_notional`` is the account's gross open notional; ``known_models`` maps a model
-    name to the versions the executor has loaded.
+    ``open_notional`` is the account's gross open notional; ``in_flight`` is the notional
+    per symbol of accepted orders that open or increase a position and are not yet filled
+    (they count toward the open positions and the gross notional); ``known_models`` maps a
+    model name to the versions the executor has loaded.
     """
 
     now: int
@@ -58,6 +60,7 @@ class DecisionContext:
     last_order_at: Mapping[tuple[str, str], int] = field(default_factory=dict)
     known_models: Mapping[str, Set[str]] = field(default_factory=dict)
     open_notional: float = 0.0
+    in_flight: Mapping[str, float] = field(default_factory=dict)
     min_notional: float = MIN_NOTIONAL
 
 

@@ -29,8 +29,9 @@ def _signal(**overrides: Any) -> dict[str, Any]:
     return {**record, **overrides}
 
 
-def _position(side: str, quantity: float) -> dict[str, Any]:
+def _position(side: str, quantity: float, cause: str | None = None) -> dict[str, Any]:
     return {
+        "envelope": {"causation_id": cause},
         "account_id": "a1",
         "symbol": "BTC",
         "side": side,
@@ -39,12 +40,24 @@ def _position(side: str, quantity: float) -> dict[str, Any]:
     }
 
 
+def _accepted(order_id: str, symbol: str, at: int, reduce_only: bool = False) -> dict[str, Any]:
+    return {
+        "envelope": {"event_time": at},
+        "signal_id": f"signal-{order_id}",
+        "order_id": order_id,
+        "account_id": "a1",
+        "symbol": symbol,
+        "notional": 150.0,
+        "reduce_only": reduce_only,
+    }
+
+
 def test_accounts_when_positions_change_then_signed_and_closed() -> None:
     accounts = AccountBook()
     accounts.apply_position_updated(_position("SHORT", 2.0))
     assert accounts.signed_positions("a1") == {"BTC": -2.0}
     assert accounts.open_notional("a1") == 200.0
-    accounts.apply_position_closed({"account_id": "a1", "symbol": "BTC"})
+    accounts.apply_position_closed({"envelope": {}, "account_id": "a1", "symbol": "BTC"})
     assert accounts.signed_positions("a1") == {}
 
 
@@ -117,3 +130,30 @@ def test_record_when_rejected_then_it_names_what_the_decision_used() -> None:
         4,
     )
     assert record["ess_state"] == "ARMED"
+
+
+def test_in_flight_when_order_accepted_then_counted_until_its_fill_is_seen() -> None:
+    accounts = AccountBook()
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    accounts.apply_decision(_accepted("o2", "ETH", at=1_000), accepted=True)
+    accounts.apply_decision(_accepted("o3", "SOL", at=1_000, reduce_only=True), accepted=True)
+    assert accounts.in_flight_for("a1", now=2_000) == {"BTC": 150.0, "ETH": 150.0}
+    assert accounts.in_flight_for("a2", now=2_000) == {}
+
+    accounts.apply_position_updated(_position("LONG", 1.5, cause="o1"))
+    assert accounts.in_flight_for("a1", now=2_000) == {"ETH": 150.0}
+
+
+def test_in_flight_when_fill_replayed_before_its_order_then_order_not_counted() -> None:
+    accounts = AccountBook()  # after a restart the two topics replay in any order
+    accounts.apply_position_updated(_position("LONG", 1.5, cause="o1"))
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    assert accounts.in_flight_for("a1", now=2_000) == {}
+
+
+def test_in_flight_when_no_fill_within_ttl_then_stops_counting() -> None:
+    accounts = AccountBook()
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    assert accounts.in_flight_for("a1", now=1_000 + book_module.IN_FLIGHT_TTL_MS) == {"BTC": 150.0}
+    assert accounts.in_flight_for("a1", now=1_001 + book_module.IN_FLIGHT_TTL_MS) == {}
+    assert accounts.in_flight == {}

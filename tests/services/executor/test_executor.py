@@ -73,6 +73,21 @@ def test_executor_when_signals_break_each_rule_then_each_reason_is_recorded(desk
     assert (accepted["ess_state"], accepted["model_version"]) == ("ARMED", "v1")
 
 
+def test_executor_when_burst_for_new_symbols_before_any_fill_then_in_flight_orders_count(
+    desk: Desk,
+) -> None:
+    # No exchange runs: nothing is filled, so every accepted order stays in flight and
+    # takes one of moderate's 5 open-position slots (and its notional counts as exposure).
+    symbols = [f"S{i}" for i in range(7)]
+    desk.ready_market(["burst"], symbols)
+    with running_executor(desk):
+        sent = [desk.signal("burst", symbol) for symbol in symbols]
+        decided = desk.decisions(len(sent))
+
+    outcomes = [decided[signal_id]["outcome"] for signal_id in sent]
+    assert outcomes == ["ACCEPTED"] * 5 + ["MAX_OPEN_POSITIONS"] * 2
+
+
 def test_executor_when_reducing_then_closes_and_reductions_pass_and_increases_refused(
     desk: Desk,
 ) -> None:

@@ -203,6 +203,22 @@ def test_decide_when_max_open_reached_but_symbol_already_held_then_increase_allo
     assert isinstance(decide(signal(BUY), context(positions=held)), Accept)
 
 
+def test_decide_when_orders_in_flight_fill_the_open_slots_then_new_symbol_refused() -> None:
+    # 3 held + 2 accepted and not yet filled = the 5 moderate allows: a sixth symbol waits.
+    held = {f"S{i}": 1.0 for i in range(3)}
+    ctx = replace(context(positions=held), in_flight={"S3": 150.0, "S4": 150.0})
+    refused = decide(signal(BUY), ctx)
+    assert reason(refused) is DenyReason.MAX_OPEN_POSITIONS
+    assert isinstance(refused, Reject)
+    assert "(2 in flight)" in refused.detail
+
+
+def test_decide_when_symbol_already_in_flight_then_not_a_new_position() -> None:
+    held = {f"S{i}": 1.0 for i in range(4)}
+    ctx = replace(context(positions=held), in_flight={"BTCUSDT": 150.0})
+    assert isinstance(decide(signal(BUY), ctx), Accept)
+
+
 def test_decide_when_within_cooldown_then_refused() -> None:
     ctx = replace(context(now=START + 299_999), last_order_at={("acc-1", "BTCUSDT"): START})
     assert reason(decide(signal(BUY), ctx)) is DenyReason.COOLDOWN
@@ -234,6 +250,15 @@ def test_decide_when_equity_negative_then_size_cap() -> None:
 
 def test_decide_when_gross_exposure_would_exceed_leverage_then_leverage_cap() -> None:
     ctx = replace(context(), open_notional=49_900.0)  # 5x of 10 000 = 50 000
+    assert reason(decide(signal(BUY), ctx)) is DenyReason.LEVERAGE_CAP
+
+
+def test_decide_when_in_flight_notional_would_exceed_leverage_then_leverage_cap() -> None:
+    # 5x of 10 000 = 50 000: 49 000 held + 800 in flight + this 150 fits ...
+    ctx = replace(context(), open_notional=49_000.0, in_flight={"S1": 800.0})
+    assert isinstance(decide(signal(BUY), ctx), Accept)
+    # ... and one more order in flight tips it over.
+    ctx = replace(ctx, in_flight={"S1": 800.0, "S2": 100.0})
     assert reason(decide(signal(BUY), ctx)) is DenyReason.LEVERAGE_CAP
 
 
