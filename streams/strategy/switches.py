@@ -2,9 +2,14 @@
 
 A switch names a scope: ``global`` or ``account:<id>``. An account's strategy is its own
 switch if it has one, else the global one, else the default (moderate). Versions count per
-scope from 1; a record whose version is not newer than the one held is an old or repeated
-switch and changes nothing, so replaying the compacted topic from the start, or reading a
-record twice, gives the same book.
+scope from 1; a record with an older version than the one held changes nothing.
+
+Two records can carry the same version: ``hfos strategy switch`` picks "held + 1", and two
+operators switching at once both pick it. The LAST of them in the log is in force, which
+is what compaction keeps (the topic is keyed by scope): a process that read both live and
+one that replays the compacted topic after a restart hold the same switch. (First-wins
+would leave them disagreeing once the first record was compacted away.) A record read
+twice changes nothing either way.
 """
 
 from __future__ import annotations
@@ -53,9 +58,9 @@ class StrategyBook:
     switches: dict[Scope, Switch] = field(default_factory=dict)
 
     def apply(self, switch: Switch) -> bool:
-        """Hold ``switch`` if it is newer than the scope's; True when it changed the book."""
+        """Hold ``switch`` unless the scope's is newer; True when it changed the book."""
         held = self.switches.get(switch.scope)
-        if held is not None and held.version >= switch.version:
+        if held is not None and (held.version > switch.version or held == switch):
             return False
         self.switches[switch.scope] = switch
         return True

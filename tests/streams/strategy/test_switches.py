@@ -28,13 +28,24 @@ def test_book_when_account_switched_then_it_overrides_global() -> None:
     assert book.for_account("a2") is StrategyName.AGGRESSIVE
 
 
-def test_book_when_older_or_repeated_version_then_unchanged() -> None:
+def test_book_when_older_or_repeated_switch_then_unchanged() -> None:
     book = StrategyBook()
     assert book.apply(Switch(GLOBAL, StrategyName.CONSERVATIVE, 2))
-    assert not book.apply(Switch(GLOBAL, StrategyName.AGGRESSIVE, 2))
+    assert not book.apply(Switch(GLOBAL, StrategyName.CONSERVATIVE, 2))
     assert not book.apply(Switch(GLOBAL, StrategyName.AGGRESSIVE, 1))
     assert book.for_account("x") is StrategyName.CONSERVATIVE
     assert book.next_version(GLOBAL) == 3
+
+
+def test_book_when_two_switches_share_a_version_then_the_later_one_as_compaction_keeps() -> None:
+    first = Switch(GLOBAL, StrategyName.CONSERVATIVE, 2, by="alice")
+    second = Switch(GLOBAL, StrategyName.AGGRESSIVE, 2, by="bob")
+    live = StrategyBook()
+    live.apply(first)
+    assert live.apply(second)
+    compacted = StrategyBook()  # a restart after compaction kept only the last record
+    compacted.apply(second)
+    assert live.for_account("x") is compacted.for_account("x") is StrategyName.AGGRESSIVE
 
 
 @pytest.mark.parametrize("text", ["strategy:moderate", "symbol:BTC", "galaxy", "global:x"])
