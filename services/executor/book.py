@@ -114,7 +114,6 @@ class Position:
 class InFlight:
     """An accepted order that opens or increases a position, its effect not yet seen."""
 
-    account_id: str
     symbol: str
     notional: float
     at: int
@@ -137,7 +136,8 @@ class AccountBook:
     equity: dict[str, float] = field(default_factory=dict)
     last_order_at: dict[tuple[str, str], int] = field(default_factory=dict)
     decided: OrderedDict[str, None] = field(default_factory=OrderedDict)
-    in_flight: dict[str, InFlight] = field(default_factory=dict)
+    in_flight: dict[str, dict[str, InFlight]] = field(default_factory=dict)
+    """Per account, per order id."""
     filled: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def apply_position_updated(self, record: Mapping[str, Any]) -> None:
@@ -156,7 +156,8 @@ class AccountBook:
 
     def _effect_seen(self, record: Mapping[str, Any]) -> None:
         cause = record["envelope"].get("causation_id")
-        if cause is None or self.in_flight.pop(cause, None) is not None:
+        orders = self.in_flight.get(str(record["account_id"]), {})
+        if cause is None or orders.pop(cause, None) is not None:
             return
         self.filled[cause] = None  # the effect came first (a replay); so may its order
         while len(self.filled) > FILLED_MEMORY:
@@ -178,20 +179,24 @@ class AccountBook:
             self.last_order_at[key] = max(at, self.last_order_at.get(key, at))
             order_id = str(record["order_id"])
             if not record["reduce_only"] and order_id not in self.filled:
-                notional = float(record["notional"])
-                self.in_flight[order_id] = InFlight(key[0], key[1], notional, at)
+                order = InFlight(key[1], float(record["notional"]), at)
+                self.in_flight.setdefault(key[0], {})[order_id] = order
 
     def in_flight_for(self, account_id: str, now: int) -> dict[str, float]:
-        """Notional in flight per symbol of ``account_id`` (orders older than the TTL at
-        ``now`` are dropped first)."""
-        expired = [k for k, v in self.in_flight.items() if now - v.at > IN_FLIGHT_TTL_MS]
-        for order_id in expired:
-            del self.in_flight[order_id]
+        """Notional in flight per symbol of ``account_id`` (its orders older than the TTL
+        at ``now`` are dropped first)."""
+        orders = self.in_flight.get(account_id)
+        if not orders:
+            return {}
+        for order_id in [k for k, v in orders.items() if now - v.at > IN_FLIGHT_TTL_MS]:
+            del orders[order_id]
         pending: dict[str, float] = {}
-        for order in self.in_flight.values():
-            if order.account_id == account_id:
-                pending[order.symbol] = pending.get(order.symbol, 0.0) + order.notional
+        for order in orders.values():
+            pending[order.symbol] = pending.get(order.symbol, 0.0) + order.notional
         return pending
+
+    def in_flight_count(self) -> int:
+        return sum(len(orders) for orders in self.in_flight.values())
 
     def remember(self, signal_id: str) -> None:
         self.decided[signal_id] = None

@@ -408,6 +408,7 @@ class Executor:
                 continue
             decided += self._decide_one(message, readiness)
         self._producer.commit(next_offsets(batch), self._signals.consumer_group_metadata())
+        metrics.EXECUTOR_IN_FLIGHT.set(self.accounts.in_flight_count())
         return decided
 
     def _decide_one(self, message: Message, readiness: Readiness) -> int:
@@ -433,7 +434,6 @@ class Executor:
         now = context.now
         self._producer.send(target, str(signal["account_id"]), record)
         self.accounts.apply_decision(record, accepted=isinstance(decision, Accept))
-        metrics.EXECUTOR_IN_FLIGHT.set(len(self.accounts.in_flight))
         outcome = "accepted" if isinstance(decision, Accept) else decision.reason.value
         metrics.EXECUTOR_DECISIONS.labels(outcome).inc()
         sent_at = int(signal["envelope"]["event_time"])

@@ -156,4 +156,4 @@ def test_in_flight_when_no_fill_within_ttl_then_stops_counting() -> None:
     accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
     assert accounts.in_flight_for("a1", now=1_000 + book_module.IN_FLIGHT_TTL_MS) == {"BTC": 150.0}
     assert accounts.in_flight_for("a1", now=1_001 + book_module.IN_FLIGHT_TTL_MS) == {}
-    assert accounts.in_flight == {}
+    assert accounts.in_flight_count() == 0
