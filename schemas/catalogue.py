@@ -115,6 +115,9 @@ ORDER_REQUESTED = _account(
 ORDER_REJECTED = _account(
     "order.rejected", "hfos.OrderRejected", 30, "Executor decisions refusing a signal."
 )
+ORDER_FAILED = _account(
+    "order.failed", "hfos.OrderFailed", 30, "Orders a venue could not execute (typed reason)."
+)
 CIRCUIT_BREAKER_TRIGGERED = _account(
     "risk.circuit_breaker.triggered",
     "hfos.CircuitBreakerTriggered",
@@ -183,6 +186,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     TRADE_SIGNAL,
     ORDER_REQUESTED,
     ORDER_REJECTED,
+    ORDER_FAILED,
     CIRCUIT_BREAKER_TRIGGERED,
     CIRCUIT_BREAKER_RESET,
     RISK_WARNING,

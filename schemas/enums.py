@@ -59,6 +59,12 @@ class ExitReason(StrEnum):
     EMERGENCY = "EMERGENCY"
 
 
+class ExecutionFailure(StrEnum):
+    """Why a venue could not execute an order (``order.failed``)."""
+
+    UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+
+
 class DenyReason(StrEnum):
     """Why the executor refused a signal (``order.rejected``)."""
 

@@ -43,7 +43,7 @@ def exchange() -> None:
     "accounts",
     multiple=True,
     help="Fund this account at start if it has no balance yet (repeatable). Orders of "
-    "accounts never funded are not filled.",
+    "accounts never funded are not filled: they go to order.failed.",
 )
 @click.option(
     "--initial-balance",

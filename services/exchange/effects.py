@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from schemas.enums import ExitReason, PositionSide
+from schemas.enums import ExecutionFailure, ExitReason, PositionSide
 from schemas.ids import derived_id
 
 
@@ -65,6 +65,19 @@ class BalanceUpdate:
 Effect: TypeAlias = PositionUpdate | PositionClose | BalanceUpdate
 
 
+@dataclass(frozen=True)
+class OrderFailure:
+    """An ``order.failed``: an order the exchange could not execute. Not a book effect —
+    it changes no position or balance — but the emergency stop counts it (SPEC §4)."""
+
+    event_id: str
+    account_id: str
+    order_id: str
+    symbol: str
+    reason: ExecutionFailure
+    detail: str
+
+
 def fill_position_id(order_id: str) -> str:
     return derived_id("exchange.fill.position", order_id)
 
@@ -83,6 +96,10 @@ def mark_position_id(account_id: str, symbol: str, price_event_id: str) -> str:
 
 def mark_balance_id(account_id: str, symbol: str, price_event_id: str) -> str:
     return derived_id("exchange.mark.balance", account_id, symbol, price_event_id)
+
+
+def failure_id(order_id: str) -> str:
+    return derived_id("exchange.order.failed", order_id)
 
 
 def funding_id(account_id: str) -> str:

@@ -10,7 +10,13 @@ from schemas.catalogue import BALANCE_UPDATED, POSITION_CLOSED, POSITION_UPDATED
 from schemas.enums import OrderSide
 from schemas.envelope import envelope
 from services.exchange.book import Order
-from services.exchange.effects import BalanceUpdate, Effect, PositionClose, PositionUpdate
+from services.exchange.effects import (
+    BalanceUpdate,
+    Effect,
+    OrderFailure,
+    PositionClose,
+    PositionUpdate,
+)
 
 PRODUCER = "hfos-exchange"
 
@@ -69,6 +75,23 @@ def record_of(effect: Effect, cause: Cause) -> dict[str, Any]:
         "realized_pnl": effect.realized_pnl,
         "exit_reason": effect.exit_reason.value,
         "order_id": effect.order_id,
+    }
+
+
+def failure_record(failure: OrderFailure, cause: Cause) -> dict[str, Any]:
+    return {
+        "envelope": envelope(
+            PRODUCER,
+            cause.now_ms,
+            event_id=failure.event_id,
+            correlation_id=cause.correlation_id or cause.event_id,
+            causation_id=cause.event_id,
+        ),
+        "order_id": failure.order_id,
+        "account_id": failure.account_id,
+        "symbol": failure.symbol,
+        "reason": failure.reason.value,
+        "detail": failure.detail,
     }
 
 

@@ -1,7 +1,8 @@
 """The paper exchange on Kafka (SPEC §5): it fills ``order.requested`` at the latest
 ``market.price`` of the symbol and publishes ``position.updated``, ``position.closed`` and
-``balance.updated``, and marks open positions to every new price — so prices move equity
-and equity moves the breaker.
+``balance.updated`` (``order.failed`` for an order it cannot execute: the emergency stop
+counts those), and marks open positions to every new price — so prices move equity and
+equity moves the breaker.
 
 Exactly once, end to end: inputs are read ``read_committed`` (the executor writes orders
 in transactions) by one consumer group, and each polled batch's effects and input offsets
@@ -27,15 +28,16 @@ from typing import Any
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import MARKET_PRICE, ORDER_REQUESTED, TopicNames
+from schemas.catalogue import MARKET_PRICE, ORDER_FAILED, ORDER_REQUESTED, TopicNames
 from schemas.contracts import contract
+from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.consumer import InvalidEventError, dead_letter, value_rules
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.exchange import metrics
 from services.exchange.book import PaperBook
-from services.exchange.effects import BalanceUpdate, Effect
+from services.exchange.effects import BalanceUpdate, Effect, OrderFailure, failure_id
 from services.exchange.exceptions import (
     InvalidOrderError,
     InvalidPriceError,
@@ -43,7 +45,7 @@ from services.exchange.exceptions import (
     UnknownAccountError,
 )
 from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER
-from services.exchange.records import Cause, order_of, record_of, topic_of
+from services.exchange.records import Cause, failure_record, order_of, record_of, topic_of
 from services.exchange.replay import OUTPUTS, read_own_output
 from streams import metrics as bus_metrics
 
@@ -79,6 +81,7 @@ class PaperExchange:
         self._names, self._serde, self._config, self._clock = names, serde, config, clock
         self._orders = contract(ORDER_REQUESTED, names)
         self._prices = contract(MARKET_PRICE, names)
+        self._failed = contract(ORDER_FAILED, names)
         self._inputs = {c.topic: c for c in (self._orders, self._prices)}
         self._group = f"{names.prefix}{config.instance}"
         self._sink = TransactionalProducer(
@@ -231,15 +234,25 @@ class PaperExchange:
                 order.order_id,
                 price,
             )
+        cause = Cause(env["event_id"], env.get("correlation_id"), self._now())
         try:
             fill = self._book.fill(order, price)
         except UnknownAccountError as error:
             metrics.ORDERS_SKIPPED.labels("unknown_account").inc()
             LOG.warning("not filled: %s", error)
+            failure = OrderFailure(
+                failure_id(order.order_id),
+                order.account_id,
+                order.order_id,
+                order.symbol,
+                ExecutionFailure.UNKNOWN_ACCOUNT,
+                str(error),
+            )
+            self._sink.send(self._failed, order.account_id, failure_record(failure, cause))
             return
         metrics.FILLS.labels(fill.kind.value).inc()
         LOG.info("order %s %s %s at %s", order.order_id, fill.kind.value, order.symbol, price)
-        self._emit(fill.effects, Cause(env["event_id"], env.get("correlation_id"), self._now()))
+        self._emit(fill.effects, cause)
 
     def _emit(self, effects: Sequence[Effect], cause: Cause) -> None:
         for effect in effects:
@@ -279,7 +292,7 @@ def _usable(message: Message) -> bool:
 def _require_topics(client_config: Mapping[str, str], names: TopicNames) -> None:
     admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
     existing = admin.list_topics(timeout=30).topics
-    wanted = [names.name(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE, *OUTPUTS)]
+    wanted = [names.name(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE, ORDER_FAILED, *OUTPUTS)]
     wanted += [names.dlq(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE)]
     missing = [topic for topic in wanted if topic not in existing]
     if missing:

@@ -32,9 +32,10 @@ IN_FLIGHT_TTL_MS = 60_000
 the venue's effect of it is seen. The paper exchange answers in milliseconds; an order with
 no answer at all (a venue that never saw the account) stops counting after this long."""
 
-FILLED_MEMORY = 10_000
-"""Order ids whose effect was seen before the order itself (records of two topics replayed
-in any order after a restart), so that the order is not counted as still in flight."""
+ANSWERED_MEMORY = 10_000
+"""Order ids whose answer (a fill's position record, or an ``order.failed``) was seen
+before the order itself (records of several topics replayed in any order after a
+restart), so that the order is not counted as still in flight."""
 
 
 @dataclass
@@ -125,8 +126,9 @@ class AccountBook:
 
     Orders in flight: an accepted order that opens or increases a position counts toward
     the account's open positions and gross notional from the moment it is decided until the
-    venue's ``position.updated``/``position.closed`` caused by it (``causation_id`` = the
-    order id) arrives, or ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
+    venue answers — a ``position.updated``/``position.closed`` caused by it
+    (``causation_id`` = the order id), or an ``order.failed`` naming it — or
+    ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
     new symbols, decided before the first fill, would pass MAX_OPEN_POSITIONS and
     LEVERAGE_CAP together. Reduce-only orders never count: a reduction not yet filled frees
     no room.
@@ -138,7 +140,7 @@ class AccountBook:
     decided: OrderedDict[str, None] = field(default_factory=OrderedDict)
     in_flight: dict[str, dict[str, InFlight]] = field(default_factory=dict)
     """Per account, per order id."""
-    filled: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    answered: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def apply_position_updated(self, record: Mapping[str, Any]) -> None:
         quantity = float(record["quantity"])
@@ -148,20 +150,23 @@ class AccountBook:
             held.pop(str(record["symbol"]), None)
         else:
             held[str(record["symbol"])] = Position(signed, float(record["mark_price"]))
-        self._effect_seen(record)
+        self._answered(str(record["account_id"]), record["envelope"].get("causation_id"))
 
     def apply_position_closed(self, record: Mapping[str, Any]) -> None:
         self.positions.get(str(record["account_id"]), {}).pop(str(record["symbol"]), None)
-        self._effect_seen(record)
+        self._answered(str(record["account_id"]), record["envelope"].get("causation_id"))
 
-    def _effect_seen(self, record: Mapping[str, Any]) -> None:
-        cause = record["envelope"].get("causation_id")
-        orders = self.in_flight.get(str(record["account_id"]), {})
-        if cause is None or orders.pop(cause, None) is not None:
+    def apply_order_failed(self, record: Mapping[str, Any]) -> None:
+        """The venue could not execute the order: it is no longer in flight."""
+        self._answered(str(record["account_id"]), str(record["order_id"]))
+
+    def _answered(self, account_id: str, order_id: str | None) -> None:
+        orders = self.in_flight.get(account_id, {})
+        if order_id is None or orders.pop(order_id, None) is not None:
             return
-        self.filled[cause] = None  # the effect came first (a replay); so may its order
-        while len(self.filled) > FILLED_MEMORY:
-            self.filled.popitem(last=False)
+        self.answered[order_id] = None  # the answer came first (a replay); so may its order
+        while len(self.answered) > ANSWERED_MEMORY:
+            self.answered.popitem(last=False)
 
     def apply_balance(self, record: Mapping[str, Any]) -> None:
         """Equity as sent; without it, the wallet plus the open positions' unrealized PnL
@@ -178,7 +183,7 @@ class AccountBook:
             at = int(record["envelope"]["event_time"])
             self.last_order_at[key] = max(at, self.last_order_at.get(key, at))
             order_id = str(record["order_id"])
-            if not record["reduce_only"] and order_id not in self.filled:
+            if not record["reduce_only"] and order_id not in self.answered:
                 order = InFlight(key[1], float(record["notional"]), at)
                 self.in_flight.setdefault(key[0], {})[order_id] = order
 

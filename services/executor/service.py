@@ -10,8 +10,8 @@ Two consumers, one thread:
 * ``state`` — an assign-only consumer of everything a decision reads: the compacted
   control topics from the beginning (policy, ESS state, strategy switches, promoted
   models), recent prices, new control-plane heartbeats, and — for the partitions this
-  instance decides — the account topics (positions, balances, its own past decisions)
-  from the beginning, so a restart loses no cooldown or dedupe state.
+  instance decides — the account topics (positions, balances, its own past decisions,
+  the venue's failed orders) from the beginning, so a restart loses no cooldown or dedupe state.
 
 Before deciding a batch the executor runs a *barrier*: it asks the broker for the end of
 every control partition and reads ``state`` up to it. Whatever was acknowledged on a
@@ -46,6 +46,7 @@ from schemas.catalogue import (
     ESS_STATE,
     MARKET_PRICE,
     MODEL_PROMOTED,
+    ORDER_FAILED,
     ORDER_REJECTED,
     ORDER_REQUESTED,
     POLICY_ACTIVATED,
@@ -82,6 +83,7 @@ _ACCOUNT_TOPICS = (
     BALANCE_UPDATED,
     ORDER_REQUESTED,
     ORDER_REJECTED,
+    ORDER_FAILED,
 )
 _LATEST = OffsetSpec.latest()  # type: ignore[no-untyped-call]
 REBUILD_TIMEOUT_SECONDS = 30.0
@@ -337,6 +339,7 @@ class Executor:
             BALANCE_UPDATED.name: self.accounts.apply_balance,
             ORDER_REQUESTED.name: lambda r: self.accounts.apply_decision(r, accepted=True),
             ORDER_REJECTED.name: lambda r: self.accounts.apply_decision(r, accepted=False),
+            ORDER_FAILED.name: self.accounts.apply_order_failed,
         }
         folds[name](record)
 

@@ -14,6 +14,7 @@ from schemas.catalogue import (
     BALANCE_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_STATE,
+    ORDER_FAILED,
     ORDER_REJECTED,
     ORDER_REQUESTED,
     TRADE_SIGNAL,
@@ -27,6 +28,7 @@ class Tally:
     requested: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     fills: int = 0
+    failed: int = 0
     equity: dict[str, float] = field(default_factory=dict)
     breaker_triggers: int = 0
     ess: dict[str, tuple[int, str]] = field(default_factory=dict)
@@ -41,6 +43,8 @@ class Tally:
             self.requested += 1
         elif name == ORDER_REJECTED.name:
             self.rejected[str(record["reason"])] += 1
+        elif name == ORDER_FAILED.name:
+            self.failed += 1
         elif name == BALANCE_UPDATED.name:
             self.fills += fill
             equity = record.get("equity")
@@ -63,8 +67,8 @@ class Tally:
         equity = " ".join(f"{a}={v:,.2f}" for a, v in sorted(self.equity.items())) or "-"
         return (
             f"signals {self.signals} | orders {self.requested} | rejected {rejected}"
-            f"{f' ({reasons})' if reasons else ''} | fills {self.fills} | equity {equity} | "
-            f"breaker trips {self.breaker_triggers} | ESS {self.ess_summary()}"
+            f"{f' ({reasons})' if reasons else ''} | fills {self.fills} | failed {self.failed} | "
+            f"equity {equity} | breaker trips {self.breaker_triggers} | ESS {self.ess_summary()}"
         )
 
     def ess_summary(self) -> str:

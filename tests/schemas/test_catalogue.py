@@ -32,9 +32,10 @@ DAY_MS = 86_400_000
 
 
 def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
-    """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command: the
-    one write path of SPEC §2."""
-    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | {"policy.command"}
+    """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command (the
+    one write path of SPEC §2) and order.failed (the source of SPEC §4's execution-error
+    trigger)."""
+    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | {"policy.command", "order.failed"}
 
 
 @pytest.mark.parametrize("spec", TOPICS, ids=lambda spec: spec.name)
@@ -46,7 +47,7 @@ def test_topic_when_catalogued_then_its_value_schema_exists(spec: catalogue.Topi
 def test_account_topics_when_compared_then_share_one_partition_count() -> None:
     """Co-partitioning: every account-keyed topic has ACCOUNT_PARTITIONS partitions."""
     account = [spec for spec in TOPICS if spec.key == "account"]
-    assert len(account) == 9
+    assert len(account) == 10
     assert {spec.partitions for spec in account} == {ACCOUNT_PARTITIONS}
 
 

@@ -11,6 +11,7 @@ import pytest
 from schemas import dlq
 from schemas.catalogue import (
     BALANCE_UPDATED,
+    ORDER_FAILED,
     ORDER_REQUESTED,
     POSITION_CLOSED,
     POSITION_UPDATED,
@@ -18,7 +19,12 @@ from schemas.catalogue import (
 )
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
-from services.exchange.effects import fill_balance_id, mark_balance_id, mark_position_id
+from services.exchange.effects import (
+    failure_id,
+    fill_balance_id,
+    mark_balance_id,
+    mark_position_id,
+)
 from services.exchange.exceptions import MissingTopicsError
 from services.exchange.service import ExchangeConfig, PaperExchange
 from services.testing import Servers
@@ -152,16 +158,22 @@ def test_exchange_when_order_id_sent_twice_then_filled_once(venue: Venue) -> Non
     assert venue.read(POSITION_UPDATED, 2)[-1].value["quantity"] == 2.0
 
 
-def test_exchange_when_order_for_unfunded_account_then_not_filled_and_others_go_on(
+def test_exchange_when_order_for_unfunded_account_then_failed_with_reason_and_others_go_on(
     venue: Venue,
 ) -> None:
     venue.start("acc-1")
     venue.price("BTCUSDT", 100.0)
 
-    venue.order("ghost", "BTCUSDT", "BUY", 1.0, 100.0)
+    ghost = venue.order("ghost", "BTCUSDT", "BUY", 1.0, 100.0)
     funded = venue.order("acc-1", "BTCUSDT", "BUY", 1.0, 100.0)
 
     assert venue.fills(1) == {funded: 1}
+    [failed] = venue.read(ORDER_FAILED, 1)
+    assert failed.value["envelope"]["event_id"] == failure_id(ghost)
+    assert failed.value["envelope"]["causation_id"] is not None
+    assert (failed.value["order_id"], failed.value["account_id"]) == (ghost, "ghost")
+    assert failed.value["reason"] == "UNKNOWN_ACCOUNT"
+    assert "--account ghost" in failed.value["detail"]
 
 
 def test_exchange_when_record_bad_then_dead_lettered_and_next_order_filled(

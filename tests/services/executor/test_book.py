@@ -157,3 +157,22 @@ def test_in_flight_when_no_fill_within_ttl_then_stops_counting() -> None:
     assert accounts.in_flight_for("a1", now=1_000 + book_module.IN_FLIGHT_TTL_MS) == {"BTC": 150.0}
     assert accounts.in_flight_for("a1", now=1_001 + book_module.IN_FLIGHT_TTL_MS) == {}
     assert accounts.in_flight_count() == 0
+
+
+def _failed(order_id: str) -> dict[str, Any]:
+    return {"envelope": {"causation_id": order_id}, "account_id": "a1", "order_id": order_id}
+
+
+def test_in_flight_when_venue_reports_the_order_failed_then_stops_counting() -> None:
+    accounts = AccountBook()
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    accounts.apply_decision(_accepted("o2", "ETH", at=1_000), accepted=True)
+    accounts.apply_order_failed(_failed("o1"))
+    assert accounts.in_flight_for("a1", now=2_000) == {"ETH": 150.0}
+
+
+def test_in_flight_when_failure_replayed_before_its_order_then_order_not_counted() -> None:
+    accounts = AccountBook()
+    accounts.apply_order_failed(_failed("o1"))
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    assert accounts.in_flight_count() == 0

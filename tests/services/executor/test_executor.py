@@ -5,6 +5,7 @@ start and the dead-man's switch."""
 from __future__ import annotations
 
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 from schemas import dlq
 from schemas.catalogue import (
     ESS_STATE,
+    ORDER_FAILED,
     POLICY_ACTIVATED,
     POLICY_UPDATED,
     STRATEGY_SWITCHED,
@@ -22,6 +24,7 @@ from schemas.catalogue import (
 )
 from schemas.contracts import contract
 from schemas.enums import EssState, StrategyName
+from schemas.envelope import envelope
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
@@ -86,6 +89,38 @@ def test_executor_when_burst_for_new_symbols_before_any_fill_then_in_flight_orde
 
     outcomes = [decided[signal_id]["outcome"] for signal_id in sent]
     assert outcomes == ["ACCEPTED"] * 5 + ["MAX_OPEN_POSITIONS"] * 2
+
+
+def test_executor_when_venue_reports_orders_failed_then_they_stop_counting_in_flight(
+    desk: Desk,
+) -> None:
+    symbols = [f"S{i}" for i in range(7)]
+    desk.ready_market(["burst"], symbols)
+    with running_executor(desk):
+        first = [desk.signal("burst", symbol) for symbol in symbols[:5]]
+        decided = desk.decisions(len(first))
+        for signal_id in first[:2]:
+            order = decided[signal_id]
+            desk.send(
+                ORDER_FAILED,
+                "burst",
+                {
+                    "envelope": envelope("venue", int(time.time() * 1000)),
+                    "order_id": order["order_id"],
+                    "account_id": "burst",
+                    "symbol": order["symbol"],
+                    "reason": "UNKNOWN_ACCOUNT",
+                    "detail": "not funded",
+                },
+            )
+        # Account topics are read as they come, not up to a barrier: give the state
+        # consumer (polled every step, 50 ms) time to read the two failures.
+        time.sleep(2)
+        then = [desk.signal("burst", symbol) for symbol in symbols[5:]]
+        decided = desk.decisions(len(first) + len(then))
+
+    assert [decided[s]["outcome"] for s in first] == ["ACCEPTED"] * 5
+    assert [decided[s]["outcome"] for s in then] == ["ACCEPTED"] * 2
 
 
 def test_executor_when_reducing_then_closes_and_reductions_pass_and_increases_refused(

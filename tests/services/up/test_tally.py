@@ -8,6 +8,7 @@ from schemas.catalogue import (
     BALANCE_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_STATE,
+    ORDER_FAILED,
     ORDER_REJECTED,
     ORDER_REQUESTED,
     TRADE_SIGNAL,
@@ -27,10 +28,11 @@ def test_tally_when_decisions_folded_then_line_counts_them_by_reason() -> None:
     tally.apply(ORDER_REQUESTED.name, {})
     tally.apply(ORDER_REJECTED.name, {"reason": "COOLDOWN"})
     tally.apply(ORDER_REJECTED.name, {"reason": "COOLDOWN"})
+    tally.apply(ORDER_FAILED.name, {"reason": "UNKNOWN_ACCOUNT"})
 
     line = tally.line()
 
-    assert "signals 3 | orders 1 | rejected 2 (COOLDOWN 2)" in line
+    assert "signals 3 | orders 1 | rejected 2 (COOLDOWN 2) | fills 0 | failed 1" in line
 
 
 def test_tally_when_balance_is_a_fill_then_fills_count_it_and_equity_shows_the_latest() -> None:
