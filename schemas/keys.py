@@ -8,6 +8,10 @@ ACCOUNTS_TABLE = "accounts"
 ESS_TABLE = "ess"
 """Faust table: scope -> the emergency stop's state of that scope."""
 
+EXECUTION_ERRORS_TABLE = "execution_errors"
+"""Faust table: account id -> the newest execution errors of that account (``order.failed``
+times and event ids), for the emergency stop's execution-error trigger."""
+
 POLICY_TABLE = "policy"
 """Faust table: ``profile:<name>`` -> latest policy.updated record, ``active:<scope>`` ->
 latest policy.activated record."""

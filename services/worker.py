@@ -16,6 +16,7 @@ from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
 from streams.drawdown.binding import BreakerBinding
 from streams.ess.binding import DEFAULT_COOLDOWN_SECONDS, EssBinding
+from streams.ess.execution_binding import ExecutionErrorBinding
 from streams.heartbeat import Heartbeat
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
@@ -42,6 +43,7 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     # each breaker partition judges with the policy active now, whoever owns the table.
     view = PolicyView(settings.kafka_client_config(), names, serde)
     BreakerBinding(app, names, serde, lambda: view.state().active())
+    ExecutionErrorBinding(app, names, serde)
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
     Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     EssBinding(

@@ -53,6 +53,11 @@ POLICY_REFUSED_WRITES = Counter(
 BREAKER_TRIPS = Counter(
     "hfos_breaker_trips_total", "Circuit-breaker triggers published, by rule.", ["rule"]
 )
+EXECUTION_ERRORS = Counter(
+    "hfos_execution_errors_total",
+    "Orders a venue could not execute (order.failed), counted once each, by reason.",
+    ["reason"],
+)
 ESS_STATE = Gauge(
     "hfos_ess_state",
     "1 for the state each emergency-stop scope is in, 0 for the others.",
