@@ -86,10 +86,9 @@ def test_ess_when_command_incomplete_then_refused_and_state_unchanged(
     bench: Bench, producer: EventProducer
 ) -> None:
     with running_worker(bench.env, bench.app_id, bench.log):
-        assert (
-            _ess(bench, "trip", "--scope", "global", "--by", "op", "--reason", "drill").exit_code
-            == 0
-        )
+        bench.wait_policy(lambda _active: True)  # the worker is up: the CLI waits 30 s only
+        trip = _ess(bench, "trip", "--scope", "global", "--by", "op", "--reason", "drill")
+        assert trip.exit_code == 0, str(trip.exception)
         command_id = str(uuid.uuid4())
         producer.send(
             contract(ESS_COMMAND, bench.names),
@@ -118,12 +117,9 @@ def test_ess_when_every_process_restarts_then_state_kept_and_readers_wait_until_
     bench: Bench,
 ) -> None:
     with running_worker(bench.env, bench.app_id, bench.log):
-        assert (
-            _ess(
-                bench, "trip", "--scope", "symbol:BTCUSDT", "--by", "op", "--reason", "halt"
-            ).exit_code
-            == 0
-        )
+        bench.wait_policy(lambda _active: True)  # the worker is up: the CLI waits 30 s only
+        trip = _ess(bench, "trip", "--scope", "symbol:BTCUSDT", "--by", "op", "--reason", "halt")
+        assert trip.exit_code == 0, str(trip.exception)
     fresh = EssView({"bootstrap.servers": bench.stack.kafka}, bench.names, bench.serde)
     ready_at_once = fresh.caught_up.is_set()
     fresh.close()
