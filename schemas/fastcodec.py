@@ -48,6 +48,8 @@ class Codec:
 
 def _long_bytes(value: int) -> bytes:
     """The zigzag varint of an Avro ``long``."""
+    if type(value) is bool:  # an int to Python, a different type to Avro (and to fastavro)
+        raise TypeError(f"{value!r} is a boolean, not a number")
     if not _LONG_MIN <= value <= _LONG_MAX:
         raise OverflowError(f"{value} out of the Avro long range")
     n = (value << 1) ^ (value >> 63)
@@ -190,8 +192,10 @@ class _Generator:
         if kind == "boolean":
             return [f"_bool_bytes({value})"]
         if kind in ("int", "long"):
-            return [f"(_LENGTHS[{value}] if 0 <= {value} < 4096 else _{kind}_bytes({value}))"]
+            small = f"type({value}) is int and 0 <= {value} < 4096"
+            return [f"(_LENGTHS[{value}] if {small} else _{kind}_bytes({value}))"]
         if kind == "double":
+            self.refuse_booleans([value], indent)
             return [f"_pack_double({value})"]
         if kind == "string":
             data = self.fresh("s")
@@ -216,13 +220,21 @@ class _Generator:
         parts: list[str] = []
         for run in self.runs(fields):
             if len(run) > 1:
-                items = ", ".join(f"{value}[{field['name']!r}]" for field in run)
-                parts.append(f"{self.doubles(len(run))}.pack({items})")
+                items = [self.fresh("v") for _ in run]
+                for item, field in zip(items, run, strict=True):
+                    self.emit(indent, f"{item} = {value}[{field['name']!r}]")
+                self.refuse_booleans(items, indent)
+                parts.append(f"{self.doubles(len(run))}.pack({', '.join(items)})")
                 continue
             item = self.fresh("v")
             self.emit(indent, f"{item} = {value}[{run[0]['name']!r}]")
             parts.extend(self.encode(run[0]["type"], item, indent))
         return parts
+
+    def refuse_booleans(self, items: list[str], indent: int) -> None:
+        """struct packs ``True`` as 1.0; Avro (and fastavro's validator) refuse it."""
+        types = ", ".join(f"type({item})" for item in items)
+        self.emit(indent, f"if bool in ({types},): raise TypeError('a boolean for a double')")
 
     def encode_block(self, schema: Any, value: str, indent: int, kind: str) -> list[str]:
         # Avro blocks: a count, the items, a zero count; an empty one is the zero alone.

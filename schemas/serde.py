@@ -137,8 +137,11 @@ class AvroSerde:
         buffer = io.BytesIO()
         buffer.write(header)
         try:
+            # The writer alone takes True for a number (Python's bool is an int); the
+            # validator does not. This path runs only for a record the fast codec refused.
+            validate(record, contract.parsed, raise_errors=True, strict=True)
             schemaless_writer(buffer, contract.parsed, record, strict=True)
-        except (ValueError, TypeError, KeyError, AttributeError) as error:
+        except (ValidationError, ValueError, TypeError, KeyError, AttributeError) as error:
             raise RecordValidationError(
                 contract.topic, invalid_fields(contract.parsed, record), str(error)
             ) from None

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
+from fastavro.validation import validate
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -107,6 +108,8 @@ POSITION = next(c for c in CONTRACTS if c.schema_name == "hfos.PositionUpdated")
         pytest.param({"symbol": None}, id="null for a string"),
         pytest.param({"symbol": b"BTC"}, id="bytes for a string"),
         pytest.param({"quantity": None}, id="null for a double"),
+        pytest.param({"quantity": True}, id="a boolean opening a run of doubles"),
+        pytest.param({"mark_price": False}, id="a boolean inside a run of doubles"),
     ],
 )
 def test_codec_when_record_invalid_then_raises(change: dict[str, Any]) -> None:
@@ -124,6 +127,30 @@ def test_codec_when_field_missing_or_long_out_of_range_then_raises() -> None:
     envelope = {**example_record(POSITION.schema_name)["envelope"], "event_time": 1 << 63}
     with pytest.raises(OverflowError):
         codec.encode({**example_record(POSITION.schema_name), "envelope": envelope})
+
+
+def test_codec_when_boolean_for_a_number_then_raises_as_fastavro_validation_does() -> None:
+    """Python's True is an int; struct packs it as 1.0. Avro has no such conversion."""
+    schema = parse_schema(
+        {
+            "type": "record",
+            "name": "Numbers",
+            "fields": [
+                {"name": "price", "type": "double"},
+                {"name": "count", "type": "long"},
+                {"name": "small", "type": "int"},
+                {"name": "maybe", "type": ["null", "long"]},
+            ],
+        }
+    )
+    codec = compile_codec(schema)
+    valid = {"price": 1.0, "count": 1, "small": 1, "maybe": 1}
+    assert codec.encode(valid)
+    for name in valid:
+        record = {**valid, name: True}
+        assert not validate(record, schema, raise_errors=False, strict=True)
+        with pytest.raises(TypeError, match="boolean"):
+            codec.encode(record)
 
 
 SYMBOLS = [f"S{i}" for i in range(70)]

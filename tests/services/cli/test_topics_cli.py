@@ -141,6 +141,22 @@ def test_produce_when_field_unknown_then_refused_naming_it(stack: Servers) -> No
     assert "line 1, field colour: unknown field" in str(result.exception)
 
 
+def test_produce_when_boolean_for_a_number_then_refused_naming_it(stack: Servers) -> None:
+    """JSON true is Python's True, an int: it must not go out as confidence 1.0."""
+    names = _provisioned(stack)
+    line = json.dumps({"key": "k", "value": {**_json_signal(4), "confidence": True}})
+
+    result = CliRunner().invoke(
+        cli,
+        ["topics", "produce", names.name(TRADE_SIGNAL)],
+        input=line,
+        env={**stack.environ(), "HFOS_TOPIC_PREFIX": names.prefix},
+    )
+
+    assert result.exit_code != 0
+    assert "line 1, field confidence" in str(result.exception)
+
+
 def _json_signal(seed: int) -> dict[str, object]:
     value = to_json("hfos.TradeSignal", example_record("hfos.TradeSignal", seed=seed))
     assert isinstance(value, dict)
