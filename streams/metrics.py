@@ -55,7 +55,8 @@ BREAKER_TRIPS = Counter(
 )
 EXECUTION_ERRORS = Counter(
     "hfos_execution_errors_total",
-    "Orders a venue could not execute (order.failed), counted once each, by reason.",
+    "Orders a venue could not execute (order.failed) that entered the execution-error "
+    "window, by reason (a failure delivered twice counts once).",
     ["reason"],
 )
 ESS_STATE = Gauge(

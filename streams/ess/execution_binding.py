@@ -63,7 +63,9 @@ class ExecutionErrorBinding:
         order_id = str(value["order_id"])
         after, tripped = record_error(window, at, order_id)
         if after == window:
-            log.info("failure %s of order %s seen before: not counted again", event_id, order_id)
+            # A failure of an order already counted, or one older than every error the
+            # full window keeps (it cannot change whether the newest five are too close).
+            log.info("failure %s of order %s leaves the window as it was", event_id, order_id)
             return
         self.table[account] = after.to_json()
         metrics.EXECUTION_ERRORS.labels(str(value["reason"])).inc()

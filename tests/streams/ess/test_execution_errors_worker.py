@@ -15,10 +15,11 @@ import pytest
 from schemas import dlq
 from schemas.catalogue import ESS_TRANSITION, ORDER_FAILED
 from schemas.contracts import contract
-from schemas.envelope import envelope
-from schemas.ids import derived_id
+from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
+from services.exchange.effects import OrderFailure, failure_id
+from services.exchange.records import Cause, failure_record
 from services.testing import Servers
 from services.testing.kafka import read_topic
 from services.testing.workers import running_worker
@@ -33,22 +34,17 @@ def bench(stack: Servers, serde: AvroSerde, producer: EventProducer, tmp_path: P
     return Bench(stack, serde, producer, tmp_path / "worker.log")
 
 
-def _failure(bench: Bench, account: str, order_id: str) -> dict[str, Any]:
-    """What the paper exchange publishes for an order it cannot execute (its event id
-    derived from the order id, so a copy is the same event)."""
-    return {
-        "envelope": envelope(
-            "test",
-            int(time.time() * 1000),
-            event_id=derived_id("exchange.order.failed", order_id),
-            causation_id=order_id,
-        ),
-        "order_id": order_id,
-        "account_id": account,
-        "symbol": "BTCUSDT",
-        "reason": "UNKNOWN_ACCOUNT",
-        "detail": "not funded",
-    }
+def _failure(account: str, order_id: str) -> dict[str, Any]:
+    """The record the paper exchange publishes for an order it cannot execute."""
+    failure = OrderFailure(
+        failure_id(order_id),
+        account,
+        order_id,
+        "BTCUSDT",
+        ExecutionFailure.UNKNOWN_ACCOUNT,
+        "not funded",
+    )
+    return failure_record(failure, Cause(order_id, None, int(time.time() * 1000)))
 
 
 def _send(bench: Bench, account: str, *records: dict[str, Any]) -> None:
@@ -61,7 +57,7 @@ def test_execution_errors_when_fifth_distinct_failure_then_account_reducing_once
     bench: Bench, producer: EventProducer
 ) -> None:
     account = f"acc-{uuid.uuid4().hex[:6]}"
-    failures = [_failure(bench, account, f"order-{i}") for i in range(5)]
+    failures = [_failure(account, f"order-{i}") for i in range(5)]
     target = contract(ORDER_FAILED, bench.names)
 
     with running_worker(bench.env, bench.app_id, bench.log):
