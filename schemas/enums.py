@@ -122,6 +122,9 @@ class EssCommandKind(StrEnum):
     REDUCE = "REDUCE"
     RESET = "RESET"
     DISABLE = "DISABLE"
+    END_COOLDOWN = "END_COOLDOWN"
+    """Sent by the ESS's cooldown timer to its own command topic: Faust lets only the
+    agent that owns a table write it, so the timer asks instead of writing."""
 
 
 class ScopeKind(StrEnum):

@@ -29,7 +29,7 @@ from streams.ess.state import (
     effective_state,
     initial,
 )
-from streams.ess.triggers import DEFAULT_TARGETS, apply_trigger, tick
+from streams.ess.triggers import DEFAULT_TARGETS, apply_trigger, end_cooldown, tick
 
 __all__ = [
     "DEFAULT_TARGETS",
@@ -53,6 +53,7 @@ __all__ = [
     "apply_trigger",
     "at_least",
     "effective_state",
+    "end_cooldown",
     "initial",
     "record_error",
     "remember_refused",

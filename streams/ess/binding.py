@@ -4,8 +4,13 @@ Commands (operator ones and system ones such as the breaker's TRIP) arrive on th
 ``ess.command`` partition and are applied one at a time to the ``ess`` table; a changed
 scope is published to the compacted ``ess.state`` and audited on ``ess.transition``; a
 refused command (stale version, missing who/why, a DISABLE in production) goes to
-``ess.command.dlq`` with its typed reason. A timer moves COOLING_DOWN scopes to ARMED
-when their cooldown has elapsed; nothing un-trips TRIPPED but a RESET.
+``ess.command.dlq`` with its typed reason. Nothing un-trips TRIPPED but a RESET.
+
+A cooldown's end is a command too. Faust lets a table be written only while its agent
+handles an event (the write goes to the changelog partition of that event): a timer that
+wrote the table crashed the worker at the end of every cooldown, and again on every
+restart. So the 1 s timer only reads the table and sends END_COOLDOWN to ``ess.command``,
+and the agent arms the scope if it is still in that cooldown.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from streams import metrics
 from streams.bus import dead_letter, decoded, dlq_topic, sink_topic
 from streams.ess.codec import (
     command_from_record,
+    end_cooldown_record,
     state_from_json,
     state_record,
     state_to_json,
@@ -58,6 +64,9 @@ class EssBinding:
         self.states = sink_topic(app, ESS_STATE, names, serde)
         self.transitions = sink_topic(app, ESS_TRANSITION, names, serde)
         self.dlq = dlq_topic(app, ESS_COMMAND, names)
+        self.commands = sink_topic(app, ESS_COMMAND, names, serde)
+        self._asked: dict[str, int] = {}
+        """Scope -> the version whose cooldown's end this process already asked for."""
         source = app.topic(
             names.name(ESS_COMMAND),
             key_serializer="raw",
@@ -126,9 +135,15 @@ class EssBinding:
         )
 
     async def _tick(self) -> None:
+        """Ask for END_COOLDOWN once per scope and cooldown version in this process; a
+        restarted worker asks again, and the repeated command id makes that a no-op."""
         now = self._now()
         for scope, held in list(self.table.items()):
-            transition = tick(state_from_json(held), now)
-            if transition.changed:
-                log.info("ess: %s cooldown elapsed, ARMED", scope)
-                await self._store(transition)
+            state = state_from_json(held)
+            if not tick(state, now).changed or self._asked.get(scope) == state.version:
+                continue
+            self._asked[scope] = state.version
+            log.info("ess: %s cooldown elapsed; asking to arm it", scope)
+            await self.commands.send(
+                key=scope.encode(), value=end_cooldown_record(state, PRODUCER, now)
+            )

@@ -87,3 +87,21 @@ def transition_record(transition: Transition, producer: str, now: int) -> dict[s
         "policy_hash": None,
         "policy_version": None,
     }
+
+
+def end_cooldown_record(state: ScopeState, producer: str, now: int) -> dict[str, Any]:
+    """The ``ess.command`` END_COOLDOWN the timer sends for ``state``'s elapsed cooldown.
+    Its id is derived from the scope and the version, so asking twice (a restarted
+    worker, a second tick before the first was applied) is one command."""
+    command_id = derived_id("ess.end_cooldown", str(state.scope), str(state.version))
+    return {
+        "envelope": envelope(producer, now, event_id=command_id),
+        "command_id": command_id,
+        "scope": str(state.scope),
+        "kind": EssCommandKind.END_COOLDOWN.value,
+        "trigger": EssTrigger.COOLDOWN_ELAPSED.value,
+        "expected_version": state.version,
+        "by": producer,
+        "reason": f"cooldown elapsed at {state.cooldown_until}",
+        "cause_event_id": None,
+    }

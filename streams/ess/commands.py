@@ -7,10 +7,13 @@
 | RESET | TRIPPED, REDUCING | COOLING_DOWN until now + cooldown |
 | RESET | DISABLED | ARMED (switching the stop back on) |
 | DISABLE | ARMED | DISABLED; refused in production and from any other state |
+| END_COOLDOWN | COOLING_DOWN at ``expected_version``, elapsed | ARMED (the ESS's own timer) |
 
-Anything else is a no-op. RESET and DISABLE loosen, so they must carry
+Anything else is a no-op. RESET, DISABLE and END_COOLDOWN loosen, so they must carry
 ``expected_version``; TRIP and REDUCE only tighten and may omit it (SPEC §4, the
-``ess.command`` schema). Every accepted command's id is remembered, so a redelivered command
+``ess.command`` schema). An END_COOLDOWN that names another version is not refused but
+ignored: the scope moved on (an operator tripped it during the cooldown) after the timer
+asked. Every accepted command's id is remembered, so a redelivered command
 is recognised even after the state moved on.
 """
 
@@ -27,8 +30,9 @@ from streams.ess.exceptions import (
 )
 from streams.ess.scope import Scope
 from streams.ess.state import ScopeState, Transition, at_least, moved, remember
+from streams.ess.triggers import end_cooldown
 
-_LOOSENING = frozenset({EssCommandKind.RESET, EssCommandKind.DISABLE})
+_LOOSENING = frozenset({EssCommandKind.RESET, EssCommandKind.DISABLE, EssCommandKind.END_COOLDOWN})
 _TIGHTENING = {EssCommandKind.TRIP: EssState.TRIPPED, EssCommandKind.REDUCE: EssState.REDUCING}
 
 
@@ -63,6 +67,8 @@ def apply_command(
     if command.command_id in current.recent:
         return _unchanged(current, command, duplicate=True)
     _check_complete(command)
+    if command.kind is EssCommandKind.END_COOLDOWN:
+        return end_cooldown(current, command.command_id, command.expected_version, now)
     if command.expected_version is not None and command.expected_version != current.version:
         raise StaleCommandError(str(current.scope), command.expected_version, current.version)
     target = _target(current, command, now, cooldown_seconds, production=production)

@@ -2,12 +2,14 @@
 
 System triggers only tighten (SPEC §4: "the ESS does not loosen anything"): a trigger asking
 for REDUCING on a TRIPPED scope is a no-op. The only timer is the cooldown; no timer leaves
-TRIPPED or REDUCING.
+TRIPPED or REDUCING. The timer does not write the state itself: it sends END_COOLDOWN to
+the ESS's command topic, and :func:`end_cooldown` applies it there like any command.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from types import MappingProxyType
 
 from schemas.enums import EssState, EssTrigger
@@ -65,6 +67,24 @@ def tick(current: ScopeState, now: int) -> Transition:
         return Transition(current, current, None, "ess", "no timer due", None)
     after = moved(current, EssState.ARMED, EssTrigger.COOLDOWN_ELAPSED, now)
     return Transition(current, after, EssTrigger.COOLDOWN_ELAPSED, "ess", "cooldown elapsed", None)
+
+
+def end_cooldown(
+    current: ScopeState, command_id: str, expected_version: int | None, now: int
+) -> Transition:
+    """The timer's END_COOLDOWN for the cooldown it saw at ``expected_version``.
+
+    The scope is ARMED only when it is still in that very cooldown and the cooldown has
+    elapsed at ``now``; a scope that an operator or a trigger moved since (a new version),
+    or a command that came early, is left as it is. ``command_id`` is remembered, so a
+    redelivered command is recognised after the scope moved on.
+    """
+    if command_id in current.recent:
+        return Transition(current, current, None, "ess", "seen before", command_id, duplicate=True)
+    due = tick(current, now)
+    if expected_version != current.version or not due.changed:
+        return Transition(current, current, None, "ess", "no cooldown due", command_id)
+    return replace(due, current=remember(due.current, command_id), cause_event_id=command_id)
 
 
 def _target(trigger: EssTrigger, target: EssState | None) -> EssState:

@@ -4,6 +4,7 @@ a reader reports not-ready until it has read ess.state to its end."""
 
 from __future__ import annotations
 
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from schemas.catalogue import ESS_COMMAND, POSITION_UPDATED
+from schemas.catalogue import ESS_COMMAND, ESS_TRANSITION, POSITION_UPDATED
 from schemas.contracts import contract
 from schemas.envelope import envelope
 from schemas.examples import example_record
@@ -21,7 +22,8 @@ from services.bus.producer import EventProducer
 from services.cli.main import cli
 from services.ess.view import EssView
 from services.testing import Servers
-from services.testing.workers import running_worker
+from services.testing.kafka import read_topic
+from services.testing.workers import running_worker, stop_worker
 from tests.streams.drawdown.test_breaker_worker import Bench
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
@@ -182,3 +184,58 @@ def test_breaker_when_equity_data_goes_stale_then_ess_reduces_the_account(
 
     assert reducing["trigger"] == "STALE_DATA"
     assert reducing["version"] == 1  # asked once per stale spell, not once per second
+
+
+def _transitions(bench: Bench, scope: str, expected: int) -> list[dict[str, Any]]:
+    target = contract(ESS_TRANSITION, bench.names)
+    raw = read_topic(
+        {"bootstrap.servers": bench.stack.kafka}, target.topic, expected, timeout=30, settle=2.0
+    )
+    decoded = [bench.serde.decode(target, record.value) for record in raw]
+    return [t for t in decoded if t["scope"] == scope]
+
+
+def _trip_and_reset(bench: Bench, scope: str, cooldown_seconds: int) -> None:
+    cooldown = _policy(bench, f"ess_cooldown_seconds={cooldown_seconds}")
+    assert cooldown.exit_code == 0, str(cooldown.exception)
+    bench.wait_policy(lambda active: active.values.ess_cooldown_seconds == cooldown_seconds)
+    for verb in ("trip", "reset"):
+        sent = _ess(bench, verb, "--scope", scope, "--by", "op", "--reason", "drill")
+        assert sent.exit_code == 0, str(sent.exception)
+
+
+def _policy(bench: Bench, change: str) -> Any:
+    return CliRunner().invoke(
+        cli, ["policy", "set", "normal", change, "--by", "t", "--reason", "t"], env=bench.env
+    )
+
+
+def test_ess_when_cooldown_elapses_then_armed_and_worker_keeps_running(bench: Bench) -> None:
+    with running_worker(bench.env, bench.app_id, bench.log) as worker:
+        bench.wait_policy(lambda _active: True)
+        _trip_and_reset(bench, "account:a1", cooldown_seconds=2)
+        armed = _state(bench, "account:a1", lambda s: s["state"] == "ARMED", 30)
+        time.sleep(3)  # the crash came ~2 s after the cooldown's end: outlive it
+        alive = worker.poll() is None
+
+    assert alive, bench.log.read_text()[-3000:]
+    assert armed["trigger"] == "COOLDOWN_ELAPSED"
+    walked = [(t["previous"], t["state"]) for t in _transitions(bench, "account:a1", 3)]
+    assert walked == [("ARMED", "TRIPPED"), ("TRIPPED", "COOLING_DOWN"), ("COOLING_DOWN", "ARMED")]
+
+
+def test_ess_when_worker_restarts_during_cooldown_then_armed_once_after_it(bench: Bench) -> None:
+    with running_worker(bench.env, bench.app_id, bench.log) as worker:
+        bench.wait_policy(lambda _active: True)
+        _trip_and_reset(bench, "account:a2", cooldown_seconds=10)
+        cooling = _state(bench, "account:a2", lambda s: s["state"] == "COOLING_DOWN")
+        stop_worker(worker, signal.SIGKILL)
+    with running_worker(bench.env, bench.app_id, bench.log) as worker:
+        armed = _state(bench, "account:a2", lambda s: s["state"] == "ARMED", 60)
+        time.sleep(3)
+        alive = worker.poll() is None
+
+    assert alive, bench.log.read_text()[-3000:]
+    assert armed["since"] >= cooling["cooldown_until"]  # not before the cooldown's end
+    walked = [t["state"] for t in _transitions(bench, "account:a2", 3)]
+    assert walked == ["TRIPPED", "COOLING_DOWN", "ARMED"]

@@ -8,6 +8,8 @@ from schemas.enums import EssCommandKind, EssState, EssTrigger
 from streams.ess import (
     DEFAULT_TARGETS,
     GLOBAL,
+    EssCommand,
+    IncompleteCommandError,
     ScopeState,
     TriggerError,
     apply_command,
@@ -102,3 +104,37 @@ def test_tick_when_cooldown_elapsed_then_armed() -> None:
 def test_tick_when_not_cooling_down_then_never_moves(state: EssState) -> None:
     current = scope_state(state=state, version=9)
     assert tick(current, START + 10**12).current == current
+
+
+def _end(expected_version: int | None, command_id: str = "end-1") -> EssCommand:
+    return command(
+        EssCommandKind.END_COOLDOWN, expected_version=expected_version, command_id=command_id
+    )
+
+
+def test_end_cooldown_when_elapsed_at_the_version_it_names_then_armed() -> None:
+    moved = apply_command(COOLING, _end(3), START + 1000, 900)
+    assert (moved.current.state, moved.current.version) == (EssState.ARMED, 4)
+    assert moved.trigger is EssTrigger.COOLDOWN_ELAPSED
+
+
+def test_end_cooldown_when_not_yet_elapsed_then_nothing_changes() -> None:
+    moved = apply_command(COOLING, _end(3), START + 999, 900)
+    assert (moved.changed, moved.current.state) == (False, EssState.COOLING_DOWN)
+
+
+def test_end_cooldown_when_scope_moved_on_since_the_timer_asked_then_ignored_not_refused() -> None:
+    tripped = ScopeState(GLOBAL, EssState.TRIPPED, 4, START, EssTrigger.MANUAL)
+    moved = apply_command(tripped, _end(3), START + 5000, 900)
+    assert (moved.changed, moved.current.state) == (False, EssState.TRIPPED)
+
+
+def test_end_cooldown_when_redelivered_after_arming_then_no_second_transition() -> None:
+    armed = apply_command(COOLING, _end(3), START + 1000, 900).current
+    again = apply_command(armed, _end(3), START + 2000, 900)
+    assert (again.changed, again.duplicate, again.current.version) == (False, True, 4)
+
+
+def test_end_cooldown_when_no_version_named_then_incomplete() -> None:
+    with pytest.raises(IncompleteCommandError):
+        apply_command(COOLING, _end(None), START + 1000, 900)
