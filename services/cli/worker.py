@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 import faust
 import prometheus_client
 
 from services.settings import load_settings
 from services.worker import build_app, provision_changelogs
+from streams.crash import CrashRecorder, last_words
 
 
 @click.command()
@@ -32,4 +35,12 @@ def worker(app_id: str | None, store: str, loglevel: str) -> None:
         prometheus_client.start_http_server(settings.hfos_metrics_port)
     app = build_app(settings, app_id, store)
     provision_changelogs(settings, app)
-    faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+    recorder = CrashRecorder()
+    try:
+        # Through the app's loghandlers: mode clears the root logger's handlers when it
+        # sets up logging, and adds these back.
+        app.conf.loghandlers = [*app.conf.loghandlers, recorder]
+        faust.Worker(app, loglevel=loglevel).execute_from_commandline()
+    finally:
+        if recorder.first is not None:
+            print(last_words(recorder.first), file=sys.stderr, flush=True)

@@ -6,6 +6,7 @@ import signal
 from pathlib import Path
 
 from schemas.errors import HfosError
+from streams.crash import LAST_WORDS_PREFIX
 
 
 class UpError(HfosError):
@@ -16,8 +17,11 @@ class PartExitedError(UpError):
     """A part's process exited while the session needed it; ``tail`` is the end of its log."""
 
     def __init__(self, part: str, pid: int, code: int, log: Path, tail: str) -> None:
+        cause = last_words_in(tail)
         super().__init__(
-            f"{part} (pid {pid}) exited unexpectedly with {describe_exit(code)}; its log is {log}"
+            f"{part} (pid {pid}) exited unexpectedly with {describe_exit(code)}"
+            + (f" ({cause})" if cause else "")
+            + f"; its log is {log}"
         )
         self.part, self.pid, self.code, self.log, self.tail = part, pid, code, log, tail
 
@@ -43,3 +47,11 @@ def describe_exit(code: int) -> str:
         except ValueError:
             return f"signal {-code}"
     return f"exit {code}"
+
+
+def last_words_in(tail: str) -> str | None:
+    """The cause a crashed worker wrote as its last words (:mod:`streams.crash`), if any."""
+    for line in reversed(tail.splitlines()):
+        if line.startswith(LAST_WORDS_PREFIX):
+            return line.removeprefix("hfos worker: ")
+    return None
