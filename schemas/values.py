@@ -5,8 +5,13 @@ UTC strings with milliseconds (epoch-millisecond integers are accepted too), uui
 strings, enums their symbol, unions the plain value. Both directions follow the schema.
 
 Value rules, checked on every consumed record and every CLI-produced one: a double must be
-finite (NaN and infinities are refused everywhere) and a field whose ``unit`` is
-``fraction`` lies in [0, 1] (SPEC §0: every percentage is a fraction).
+finite (NaN and infinities are refused everywhere); a field whose ``unit`` is ``fraction``
+lies in [0, 1] (SPEC §0: every percentage is a fraction), and one whose unit is
+``quantity``, ``price`` or ``leverage`` is above 0 (a side or an action carries the
+direction; a size, a price or a leverage of 0 or less is a bug upstream). A string field
+marked ``"rule": "name"`` follows the name rule of :mod:`schemas.names` (account ids,
+symbols, model and instance names); one marked ``"rule": "scope"`` is ``global`` or
+``<kind>:<name>`` with such a name.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 from schemas.errors import HfosError
 from schemas.loader import PRIMITIVES, AvroSchema, SchemaSet, default_schemas
+from schemas.names import name_problem, scope_problem
 
 
 class JsonValueError(HfosError):
@@ -53,7 +59,7 @@ def rule_problems(
     """Every path in ``record`` that breaks a value rule, with the rule."""
     resolved = schemas or default_schemas()
     found: list[str] = []
-    _check(resolved, resolved.definition(name), record, "", None, found)
+    _check(resolved, resolved.definition(name), record, "", _NO_RULES, found)
     return found
 
 
@@ -140,35 +146,45 @@ def _join(path: str, name: str) -> str:
     return f"{path}.{name}" if path else name
 
 
+_NO_RULES: Mapping[str, Any] = {}
+_POSITIVE_UNITS = frozenset({"quantity", "price", "leverage"})
+
+
 def _check(
     schemas: SchemaSet,
     schema: AvroSchema,
     value: Any,
     path: str,
-    unit: str | None,
+    field: Mapping[str, Any],
     found: list[str],
 ) -> None:
+    """``field`` is the record field ``value`` belongs to: its ``unit`` and ``rule``."""
     if isinstance(schema, str) and schema not in PRIMITIVES:
         schema = schemas.definition(schema)
     if isinstance(schema, list):
         for branch in schema:
             if branch != "null" and value is not None:
-                _check(schemas, branch, value, path, unit, found)
-        return
-    if isinstance(schema, dict) and schema.get("type") == "record" and isinstance(value, dict):
-        for field in schema["fields"]:
-            if field["name"] in value:
-                _check(
-                    schemas,
-                    field["type"],
-                    value[field["name"]],
-                    _join(path, field["name"]),
-                    field.get("unit"),
-                    found,
-                )
-        return
-    if isinstance(value, float):
-        _check_double(value, path, unit, found)
+                _check(schemas, branch, value, path, field, found)
+    elif isinstance(schema, dict) and schema.get("type") in ("record", "array"):
+        _check_inside(schemas, schema, value, path, found)
+    elif isinstance(value, float):
+        _check_double(value, path, field.get("unit"), found)
+    elif isinstance(value, str) and field.get("rule"):
+        _check_text(value, path, str(field["rule"]), found)
+
+
+def _check_inside(
+    schemas: SchemaSet, schema: Mapping[str, Any], value: Any, path: str, found: list[str]
+) -> None:
+    """The fields of a record, or the items of an array."""
+    if schema["type"] == "record" and isinstance(value, dict):
+        for inner in schema["fields"]:
+            if inner["name"] in value:
+                where = _join(path, inner["name"])
+                _check(schemas, inner["type"], value[inner["name"]], where, inner, found)
+    elif schema["type"] == "array" and isinstance(value, list):
+        for index, item in enumerate(value):
+            _check(schemas, schema["items"], item, f"{path}[{index}]", _NO_RULES, found)
 
 
 def _check_double(value: float, path: str, unit: str | None, found: list[str]) -> None:
@@ -176,3 +192,11 @@ def _check_double(value: float, path: str, unit: str | None, found: list[str]) -
         found.append(f"{path}: must be a finite number, got {value}")
     elif unit == "fraction" and not 0.0 <= value <= 1.0:
         found.append(f"{path}: must be a fraction in [0, 1], got {value}")
+    elif unit in _POSITIVE_UNITS and not value > 0.0:
+        found.append(f"{path}: a {unit} must be above 0, got {value}")
+
+
+def _check_text(value: str, path: str, rule: str, found: list[str]) -> None:
+    problem = scope_problem(value) if rule == "scope" else name_problem(value)
+    if problem is not None:
+        found.append(f"{path}: {problem}")

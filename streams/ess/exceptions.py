@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from schemas.errors import HfosError
+from schemas.names import shown
 
 
 class EssError(HfosError):
@@ -15,7 +16,7 @@ class ScopeError(EssError):
 
     def __init__(self, text: str, problem: str) -> None:
         super().__init__(
-            f"scope {text!r}: {problem}; write global, account:<id>, strategy:<name> "
+            f"scope {shown(text)}: {problem}; write global, account:<id>, strategy:<name> "
             "or symbol:<sym>"
         )
         self.text = text

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas.enums import ScopeKind, StrategyName
+from schemas.names import name_problem
 from streams.ess.exceptions import ScopeError
 
 _STRATEGY_NAMES = frozenset(name.value for name in StrategyName)
@@ -16,8 +17,9 @@ def _check_name(kind: ScopeKind, name: str, text: str) -> None:
         if name:
             raise ScopeError(text, "global takes no name")
         return
-    if not name or any(char.isspace() for char in name):
-        raise ScopeError(text, f"{kind} needs a name without spaces")
+    problem = name_problem(name)
+    if problem is not None:
+        raise ScopeError(text, f"the {kind} name {problem}")
     if kind is ScopeKind.STRATEGY and name not in _STRATEGY_NAMES:
         raise ScopeError(text, f"unknown strategy {name!r} (one of {_STRATEGIES})")
 
