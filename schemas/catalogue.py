@@ -78,6 +78,10 @@ class TopicSpec:
     retention_ms: int | None
     """None: kept forever (compacted topics keep the latest value per key)."""
     description: str
+    key_field: str | None = None
+    """The value field the record key must equal (``account_id`` for account topics): a
+    record keyed otherwise sits on another key's partition, out of its key's order, and
+    is dead-lettered. None: the key is free (a DLQ's, a heartbeat's)."""
 
     @property
     def config(self) -> dict[str, str]:
@@ -85,18 +89,43 @@ class TopicSpec:
         return topic_config(self)
 
 
+_KEY_FIELDS = {
+    "account": "account_id",
+    "symbol": "symbol",
+    "scope": "scope",
+    "profile": "profile",
+    "model": "model_name",
+    "subsystem": "subsystem",
+}
+"""What each kind of key is, as a field of the value."""
+
+
 def _account(name: str, schema: str, days: int, description: str) -> TopicSpec:
     retention = days * _DAY_MS
-    return TopicSpec(name, "account", schema, ACCOUNT_PARTITIONS, "delete", retention, description)
+    return TopicSpec(
+        name, "account", schema, ACCOUNT_PARTITIONS, "delete", retention, description, "account_id"
+    )
 
 
 def _control(name: str, key: str, schema: str, description: str) -> TopicSpec:
-    return TopicSpec(name, key, schema, CONTROL_PARTITIONS, "compact", None, description)
+    return TopicSpec(
+        name, key, schema, CONTROL_PARTITIONS, "compact", None, description, _KEY_FIELDS.get(key)
+    )
 
 
 def _log(name: str, key: str, schema: str, days: int, description: str) -> TopicSpec:
     """A single-partition audit or coordination log, read whole by one consumer."""
-    return TopicSpec(name, key, schema, CONTROL_PARTITIONS, "delete", days * _DAY_MS, description)
+    retention = days * _DAY_MS
+    return TopicSpec(
+        name,
+        key,
+        schema,
+        CONTROL_PARTITIONS,
+        "delete",
+        retention,
+        description,
+        _KEY_FIELDS.get(key),
+    )
 
 
 POSITION_UPDATED = _account(
@@ -137,7 +166,14 @@ RISK_WARNING = _account(
 # global table, which faust only supports on one partition; one partition carries far
 # more than a feed of a few hundred symbols ticking per second.
 MARKET_PRICE = TopicSpec(
-    "market.price", "symbol", "hfos.MarketPrice", 1, "delete", _DAY_MS, "Last price per symbol."
+    "market.price",
+    "symbol",
+    "hfos.MarketPrice",
+    1,
+    "delete",
+    _DAY_MS,
+    "Last price per symbol.",
+    "symbol",
 )
 POLICY_UPDATED = _control(
     "policy.updated", "profile", "hfos.PolicyUpdated", "Risk profile versions (SPEC §2)."

@@ -31,4 +31,5 @@ def contract(spec: TopicSpec, names: TopicNames = PRODUCTION) -> Contract:
         schema_name=spec.value_schema,
         schema_str=schema_str(spec.value_schema),
         parsed=codec_schema(standalone_schema(spec.value_schema)),
+        key_field=spec.key_field,
     )

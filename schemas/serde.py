@@ -90,6 +90,8 @@ class Contract:
     schema_name: str
     schema_str: str
     parsed: Any
+    key_field: str | None = None
+    """The value field its record keys must equal (the catalogue's ``key_field``)."""
 
 
 class AvroSerde:

@@ -20,6 +20,7 @@ from faust.serializers import codecs
 from schemas import dlq
 from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
+from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from schemas.values import rule_problems
 from streams import metrics
@@ -83,6 +84,8 @@ class Decoded:
     offset: int
     raw: bytes | None
     headers: list[tuple[str, bytes | None]]
+    raw_key: bytes | None = None
+    """The key's bytes as they came: what a dead letter carries, even when not UTF-8."""
 
 
 async def decoded(
@@ -93,33 +96,38 @@ async def decoded(
     dead_letters: Any,
     consumer: str,
 ) -> AsyncIterator[Decoded]:
-    """The records of ``stream`` (one or several catalogue topics) decoded and
-    rule-checked; the rest dead-lettered. ``dead_letters`` is a DLQ topic, or a mapping
-    from source topic name to its DLQ topic when the stream reads several topics."""
+    """The records of ``stream`` (one or several catalogue topics) decoded and checked —
+    value rules, and the key rule (:mod:`schemas.recordkey`); the rest dead-lettered.
+    ``dead_letters`` is a DLQ topic, or a mapping from source topic name to its DLQ topic
+    when the stream reads several topics."""
     targets = {
         contract(spec, names).topic: contract(spec, names)
         for spec in ([specs] if isinstance(specs, TopicSpec) else specs)
     }
     async for event in stream.events():
         message = event.message
-        key = event.key.decode() if isinstance(event.key, bytes) else event.key
+        raw_key = event.key.encode() if isinstance(event.key, str) else event.key
         item = Decoded(
-            key,
+            None,
             {},
             message.topic,
             message.partition,
             message.offset,
             event.value,
             _headers(event.headers),
+            raw_key,
         )
         dlq_of = dead_letters[message.topic] if isinstance(dead_letters, Mapping) else dead_letters
+        target = targets[message.topic]
         try:
-            value = _decode(serde, targets[message.topic], event.value)
+            key = decode_key(message.topic, raw_key)
+            value = _decode(serde, target, event.value)
+            check_key(target, key, value)
         except SerdeError as error:
             await dead_letter(dlq_of, item, error, consumer)
             continue
         metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
-        yield replace(item, value=value)
+        yield replace(item, key=key, value=value)
 
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
@@ -141,9 +149,13 @@ async def dead_letter(dead_letters: Any, item: Decoded, error: Exception, consum
         error_message=str(error),
         consumer=consumer,
     )
-    key = item.key.encode() if item.key is not None else None
+    key = item.raw_key if item.raw_key is not None else _encoded(item.key)
     await dead_letters.send(key=key, value=item.raw, headers=dlq.headers_for(letter, item.headers))
     metrics.DLQ_RECORDS.labels(item.topic, letter.error_type).inc()
+
+
+def _encoded(key: str | None) -> bytes | None:
+    return None if key is None else key.encode()
 
 
 def _headers(raw: Any) -> list[tuple[str, bytes | None]]:

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 
 from schemas import dlq
 from schemas.catalogue import dlq_name
+from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from schemas.values import rule_problems
 from services.bus.exceptions import BusError
@@ -169,18 +170,15 @@ class EventConsumer:
     def _decode(self, topic: str, message: Message) -> ConsumedEvent | None:
         contract = self._contracts[topic]
         try:
-            value = self._serde.decode(contract, message.value())
-            if self._validator is not None:
-                self._validator(contract, value)
+            key, value = decode_checked(self._serde, contract, message, self._validator)
         except (SerdeError, InvalidEventError) as error:
             self._dead_letter(message, error)
             return None
-        key = message.key()
         return ConsumedEvent(
             topic=topic,
             partition=int(message.partition() or 0),
             offset=int(message.offset() or 0),
-            key=key.decode() if isinstance(key, bytes) else key,
+            key=key,
             value=value,
             headers=headers_of(message),
             timestamp_ms=message.timestamp()[1],
@@ -199,6 +197,23 @@ class EventConsumer:
         # redo it (it would be harmless — effects are idempotent — but wasteful).
         del consumer, partitions
         self.commit()
+
+
+def decode_checked(
+    serde: AvroSerde,
+    contract: Contract,
+    message: Message,
+    validator: Validator | None = value_rules,
+) -> tuple[str | None, Record]:
+    """The key and value of ``message`` once every rule holds: a UTF-8 key that is what
+    the topic says it must be (:mod:`schemas.recordkey`), a value that decodes and passes
+    ``validator``. Raises :class:`SerdeError` / :class:`InvalidEventError` for the DLQ."""
+    key = decode_key(contract.topic, message.key())
+    value = serde.decode(contract, message.value())
+    if validator is not None:
+        validator(contract, value)
+    check_key(contract, key, value)
+    return key, value
 
 
 def dead_letter(producer: EventProducer, message: Message, error: Exception, consumer: str) -> None:

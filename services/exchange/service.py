@@ -32,7 +32,7 @@ from schemas.catalogue import MARKET_PRICE, ORDER_FAILED, ORDER_REQUESTED, Topic
 from schemas.contracts import contract
 from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.consumer import InvalidEventError, dead_letter, value_rules
+from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.exchange import metrics
@@ -201,8 +201,7 @@ class PaperExchange:
         topic = str(message.topic())
         source = self._inputs[topic]
         try:
-            value = self._serde.decode(source, message.value())
-            value_rules(source, value)
+            _key, value = decode_checked(self._serde, source, message)
             if source is self._prices:
                 self._on_price(value)
             else:

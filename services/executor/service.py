@@ -61,7 +61,7 @@ from schemas.catalogue import (
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
-from services.bus.consumer import InvalidEventError, dead_letter, value_rules
+from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
@@ -416,8 +416,7 @@ class Executor:
 
     def _decide_one(self, message: Message, readiness: Readiness) -> int:
         try:
-            record = self._serde.decode(self._signal, message.value())
-            value_rules(self._signal, record)
+            _key, record = decode_checked(self._serde, self._signal, message)
             signal = signal_from_record(record)
             if self.accounts.seen(signal.signal_id):
                 metrics.EXECUTOR_DUPLICATES.inc()

@@ -85,3 +85,40 @@ def test_execution_errors_when_fifth_distinct_failure_then_account_reducing_once
     headers = dict(dead[0].headers or [])
     assert headers[dlq.SOURCE_TOPIC] == target.topic.encode()
     assert dead[0].value == b"\x00garbage"
+
+
+def test_worker_when_keys_are_not_utf8_wrong_or_missing_then_dead_lettered_and_agent_goes_on(
+    bench: Bench, producer: EventProducer
+) -> None:
+    """Issue 11.1: a key that is not UTF-8 crashed the agent and lost the record."""
+    account = f"acc-{uuid.uuid4().hex[:6]}"
+    target = contract(ORDER_FAILED, bench.names)
+    kafka = {"bootstrap.servers": bench.stack.kafka}
+    with running_worker(bench.env, bench.app_id, bench.log) as worker:
+        bench.wait_policy(lambda _active: True)
+        producer.send_raw(target.topic, b"\xff\xfe\xfd", b"garbage")
+        producer.send_raw(
+            target.topic, b"\xff\xfe\xfd", bench.serde.encode(target, _failure(account, "o-0"))
+        )
+        producer.send(target, "someone-else", _failure(account, "o-1"))
+        producer.send(target, None, _failure(account, "o-2"))
+        assert producer.flush(30) == 0
+        _send(bench, account, *(_failure(account, f"order-{i}") for i in range(5)))
+        reducing = _state(bench, f"account:{account}", lambda s: s["state"] == "REDUCING")
+        dead = read_topic(kafka, bench.names.dlq(ORDER_FAILED), 4, settle=1.0)
+        alive = worker.poll() is None
+
+    assert alive
+    assert "Crashed" not in bench.log.read_text()
+    assert reducing["trigger"] == "EXECUTION_ERRORS"  # the four refused failures never counted
+    letters = sorted(
+        ((record.key, dlq.read(record.headers).error_type) for record in dead),
+        key=lambda pair: (pair[0] is None, pair[0] or b""),
+    )
+    assert letters == [
+        (b"someone-else", "InvalidKeyError"),
+        (b"\xff\xfe\xfd", "InvalidKeyError"),
+        (b"\xff\xfe\xfd", "InvalidKeyError"),
+        (None, "InvalidKeyError"),
+    ]
+    assert {record.value for record in dead} >= {b"garbage"}  # original bytes kept
