@@ -17,9 +17,9 @@ Cleanup = Literal["delete", "compact"]
 
 _DAY_MS = 24 * 60 * 60 * 1000
 
-# Every account-keyed topic has this many partitions, so that the default partitioner
-# (murmur2(key) % partitions) sends an account to the same partition number on each of
-# them: that co-partitioning is what lets one worker own all of an account's state.
+# Every account-keyed topic has this many partitions, so that the one partitioner every
+# producer uses (Java's murmur2(key) % partitions, schemas/partitioner.py) sends an account
+# to the same partition number on each of them: that co-partitioning is what lets one worker own all of an account's state.
 # 6 splits evenly over 1, 2, 3 or 6 workers; it is fixed up front because adding
 # partitions later remaps keys and breaks per-account ordering; and it stays cheap on a
 # single-node test broker (~6 x 21 topics of files, not hundreds).

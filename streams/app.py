@@ -7,6 +7,8 @@ from typing import Any
 
 import faust
 
+from schemas.partitioner import faust_partitioner
+
 SESSION_TIMEOUT_SECONDS = 10.0
 
 
@@ -51,4 +53,6 @@ def create_app(config: AppConfig) -> faust.App:
         # One concurrent event per agent: faust #606 can commit past an unfinished event
         # with concurrency > 1 (STACK.md).
         agent_supervisor="mode.OneForOneSupervisor",
+        # Java's murmur2, like every other hfos producer (schemas/partitioner.py).
+        producer_partitioner=faust_partitioner,
     )

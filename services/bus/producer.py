@@ -19,6 +19,7 @@ from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
 
+from schemas.partitioner import LIBRDKAFKA_PARTITIONER
 from schemas.serde import AvroSerde, Contract
 from services.bus.exceptions import DeliveryError, ProducerBufferFullError, UndeliveredOnCloseError
 from streams import metrics
@@ -56,6 +57,9 @@ class EventProducer:
             # request carry a burst instead of one request per event.
             "linger.ms": 5,
             "client.id": service,
+            # Java's partitioner, as the stream worker's (schemas/partitioner.py): an
+            # account's records of every topic meet on one partition number.
+            "partitioner": LIBRDKAFKA_PARTITIONER,
             # librdkafka's own log lines (connection refused while a broker restarts, …)
             # go through Python logging instead of straight to stderr.
             "logger": LIBRDKAFKA_LOG,
