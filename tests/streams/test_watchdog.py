@@ -64,3 +64,8 @@ def test_watchdog_when_stall_outlasts_limit_then_process_exits_for_restart(
 def test_progress_when_unacked_but_all_fetched_is_committed_then_nothing_waits() -> None:
     # seen after a restart: Faust held a second copy of a committed record as unacked
     assert not Progress.of(3, 3, 3, 1).waiting
+
+
+def test_progress_when_fetch_position_behind_but_committed_at_end_then_nothing_waits() -> None:
+    """Issue 11.3: end 2294, fetched 2273, committed 2294 made the worker exit 75."""
+    assert not Progress.of(end=2294, fetched=2273, committed=2294, unacked=0).waiting
