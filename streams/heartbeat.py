@@ -19,6 +19,7 @@ from schemas.catalogue import SYSTEM_HEARTBEAT, TopicNames
 from schemas.enums import ServiceStatus
 from schemas.envelope import envelope
 from schemas.serde import AvroSerde
+from streams import timers
 from streams.bus import sink_topic
 
 SERVICE = "hfos-streams"
@@ -44,7 +45,7 @@ class Heartbeat:
         self._instance = instance or instance_name()
         self._started_at = int(time.time() * 1000)
         self._sequence = 0
-        app.timer(INTERVAL_SECONDS)(self._beat)
+        timers.register(app, INTERVAL_SECONDS, "heartbeat", self._beat)
 
     def record(self, status: ServiceStatus, now: int) -> dict[str, Any]:
         self._sequence += 1

@@ -20,7 +20,7 @@ from typing import Any, Generic, TypeVar
 
 import faust
 
-from streams import metrics
+from streams import metrics, timers
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +100,7 @@ class Watchdog:
         self._stalled_since: float | None = None
         self.stalled = 0
         """Partitions found stalled at the last check."""
-        app.timer(CHECK_SECONDS)(self._check)
+        timers.register(app, CHECK_SECONDS, "watchdog", self._check)
 
     async def _check(self) -> None:
         app = self._app

@@ -37,7 +37,7 @@ from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import ACCOUNTS_TABLE
 from schemas.serde import AvroSerde
-from streams import metrics
+from streams import metrics, timers
 from streams.bus import Decoded, decoded, dlq_topic, sink_topic
 from streams.drawdown.breaker import check_stale, observe
 from streams.drawdown.codec import state_from_json, state_to_json
@@ -80,7 +80,7 @@ class BreakerBinding:
             internal=False,
         )
         app.agent(source, name="drawdown-breaker", concurrency=1)(self._on_events)
-        app.timer(1.0, name="drawdown-staleness")(self._check_staleness)
+        timers.register(app, 1.0, "drawdown-staleness", self._check_staleness)
 
     async def _on_events(self, stream: Any) -> None:
         async for item in decoded(

@@ -26,7 +26,7 @@ from schemas.catalogue import ESS_COMMAND, ESS_STATE, ESS_TRANSITION, TopicNames
 from schemas.enums import EssState, EssTrigger
 from schemas.keys import ESS_TABLE
 from schemas.serde import AvroSerde
-from streams import metrics
+from streams import metrics, timers
 from streams.bus import dead_letter, decoded, dlq_topic, sink_topic
 from streams.ess.codec import (
     command_from_record,
@@ -75,7 +75,7 @@ class EssBinding:
             internal=False,
         )
         app.agent(source, name="ess-commands", concurrency=1)(self._on_commands)
-        app.timer(1.0, name="ess-cooldowns")(self._tick)
+        timers.register(app, 1.0, "ess-cooldowns", self._tick)
 
     def _now(self) -> int:
         return int(self.clock() * 1000)

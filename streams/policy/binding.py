@@ -26,7 +26,7 @@ from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import POLICY_TABLE
 from schemas.serde import AvroSerde
-from streams import metrics
+from streams import metrics, timers
 from streams.bus import dead_letter, decoded, dlq_topic, sink_topic, source_topic
 from streams.policy.cache import PolicyCache
 from streams.policy.exceptions import PolicyError
@@ -73,7 +73,7 @@ class PolicyBinding:
         app.agent(
             source_topic(app, POLICY_ACTIVATED, names), name="policy-activated", concurrency=1
         )(self._on_activated)
-        app.timer(0.1, name="policy-cache-resync")(self._tick)
+        timers.register(app, 0.1, "policy-cache-resync", self._tick)
 
     def state(self) -> PolicyState:
         versions, activations = {}, {}
