@@ -28,18 +28,18 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from bench.common import emit, latency_summary, servers
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     SYSTEM_HEARTBEAT,
     TopicNames,
 )
 from schemas.contracts import contract
-from schemas.envelope import envelope
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.policy.view import PolicyView
 from services.testing import Servers
+from services.testing.venue import VenueBook, wall_clock
 from services.testing.workers import running_worker
 
 
@@ -85,19 +85,19 @@ def _floor(found: Servers, names: TopicNames, rounds: int) -> list[float]:
     return times
 
 
+VENUE = VenueBook(clock=wall_clock(), producer="bench")
+
+
 def _balance(account: str, wallet: float) -> dict[str, Any]:
-    return {
-        "envelope": envelope("bench", int(time.time() * 1000)),
-        "account_id": account,
-        "wallet_balance": wallet,
-        "equity": None,
-    }
+    """The venue's next account.updated of ``account``, its wallet at ``wallet``."""
+    [(_, _, snapshot), *_] = VENUE.balance(account, wallet)
+    return snapshot
 
 
 def _latency(
     found: Servers, names: TopicNames, producer: EventProducer, serde: AvroSerde, breaches: int
 ) -> list[float]:
-    balances = contract(BALANCE_UPDATED, names)
+    balances = contract(ACCOUNT_UPDATED, names)
     triggers = contract(CIRCUIT_BREAKER_TRIGGERED, names)
     accounts = [f"lat-{i}" for i in range(breaches)]
     for account in accounts:
@@ -140,14 +140,14 @@ def _throughput(
     app_id: str,
     events: int,
 ) -> tuple[float, float]:
-    balances = contract(BALANCE_UPDATED, names)
-    before = _committed(found, app_id, balances.topic, BALANCE_UPDATED.partitions)
+    balances = contract(ACCOUNT_UPDATED, names)
+    before = _committed(found, app_id, balances.topic, ACCOUNT_UPDATED.partitions)
     started = time.perf_counter()
     for i in range(events):
         producer.send(balances, f"thr-{i % 100}", _balance(f"thr-{i % 100}", 10_000.0 + i % 7))
     producer.flush(120)
     target = before + events
-    while _committed(found, app_id, balances.topic, BALANCE_UPDATED.partitions) < target:
+    while _committed(found, app_id, balances.topic, ACCOUNT_UPDATED.partitions) < target:
         time.sleep(0.05)
     agent = events / (time.perf_counter() - started)
     consumer = Consumer(

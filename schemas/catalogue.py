@@ -19,7 +19,8 @@ _DAY_MS = 24 * 60 * 60 * 1000
 
 # Every account-keyed topic has this many partitions, so that the one partitioner every
 # producer uses (Java's murmur2(key) % partitions, schemas/partitioner.py) sends an account
-# to the same partition number on each of them: that co-partitioning is what lets one worker own all of an account's state.
+# to the same partition number on each of them: that co-partitioning is what lets one
+# worker own all of an account's state.
 # 6 splits evenly over 1, 2, 3 or 6 workers; it is fixed up front because adding
 # partitions later remaps keys and breaks per-account ordering; and it stays cheap on a
 # single-node test broker (~6 x 21 topics of files, not hundreds).
@@ -128,6 +129,14 @@ def _log(name: str, key: str, schema: str, days: int, description: str) -> Topic
     )
 
 
+# The venue's account changes in the one order it made them (SPEC §1, delivery order): the
+# breaker, the executor and the exchange's rebuild read an account from here alone.
+ACCOUNT_UPDATED = _account(
+    "account.updated",
+    "hfos.AccountUpdated",
+    7,
+    "The venue's whole account after each change, in the venue's order.",
+)
 POSITION_UPDATED = _account(
     "position.updated", "hfos.PositionUpdated", 7, "Current state of each open position."
 )
@@ -215,6 +224,7 @@ SYSTEM_RECOVERY = _log(
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
+    ACCOUNT_UPDATED,
     POSITION_UPDATED,
     POSITION_CLOSED,
     BALANCE_UPDATED,

@@ -50,6 +50,16 @@ class SignalAction(StrEnum):
     CLOSE = "CLOSE"
 
 
+class AccountUpdateReason(StrEnum):
+    """What changed an account at the venue (``account.updated``)."""
+
+    FUNDING = "FUNDING"
+    FILL = "FILL"
+    MARK = "MARK"
+    TRANSFER = "TRANSFER"
+    SNAPSHOT = "SNAPSHOT"
+
+
 class ExitReason(StrEnum):
     TAKE_PROFIT = "TAKE_PROFIT"
     STOP_LOSS = "STOP_LOSS"
@@ -63,6 +73,7 @@ class ExecutionFailure(StrEnum):
     """Why a venue could not execute an order (``order.failed``)."""
 
     UNKNOWN_ACCOUNT = "UNKNOWN_ACCOUNT"
+    NOTHING_TO_REDUCE = "NOTHING_TO_REDUCE"
 
 
 class DenyReason(StrEnum):

@@ -21,3 +21,13 @@ def policy_cache_key(topic_prefix: str, key: str) -> str:
     """Redis key of a policy-table key (``profile:normal``, ``active:global``) under the
     deployment's topic prefix, so that isolated deployments share no cache entries."""
     return f"hfos:{topic_prefix}policy:{key}"
+
+
+STREAMS_APP = "hfos-streams"
+"""The stream worker's Faust app id (its consumer group) without the topic prefix."""
+
+
+def streams_app_id(topic_prefix: str) -> str:
+    """The default app id of a deployment's stream workers: tables' changelog topics are
+    named after it (``<app id>-accounts-changelog``)."""
+    return f"{topic_prefix}{STREAMS_APP}"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 import faust
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas.catalogue import TopicNames, TopicSpec
+from schemas.keys import streams_app_id
 from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
@@ -23,16 +26,22 @@ from streams.policy.cache import PolicyCache
 from streams.watchdog import Watchdog
 
 
-def build_app(settings: Settings, app_id: str | None = None, store: str = "memory://") -> faust.App:
+def build_app(
+    settings: Settings,
+    app_id: str | None = None,
+    store: str = "memory://",
+    loghandlers: tuple[logging.Handler, ...] = (),
+) -> faust.App:
     """The Faust app of one hfos deployment (its topic prefix picks the topics)."""
     prefix = settings.hfos_topic_prefix
     app = create_app(
         AppConfig(
-            app_id=app_id or f"{prefix}hfos-streams",
+            app_id=app_id or streams_app_id(prefix),
             broker=settings.kafka_bootstrap_servers,
             store=store,
             credentials=faust_credentials(settings),
             data_dir=f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+            loghandlers=loghandlers,
         )
     )
     serde = AvroSerde(SchemaRegistryClient(settings.registry_client_config()))
@@ -42,9 +51,9 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     # Every worker follows the policy topics itself (one partition, a few records), so
     # each breaker partition judges with the policy active now, whoever owns the table.
     view = PolicyView(settings.kafka_client_config(), names, serde)
-    BreakerBinding(app, names, serde, lambda: view.state().active())
-    ExecutionErrorBinding(app, names, serde)
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
+    BreakerBinding(app, names, serde, lambda: view.state().active(), watchdog.caught_up_at)
+    ExecutionErrorBinding(app, names, serde)
     Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     EssBinding(
         app,

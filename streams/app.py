@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,8 @@ class AppConfig:
     commit_interval_seconds: float = 0.5
     credentials: Any = None
     """faust.SASLCredentials / SSLCredentials for a secured cluster; None for PLAINTEXT."""
+    loghandlers: tuple[logging.Handler, ...] = ()
+    """Handlers the worker adds to the root logger once it sets logging up."""
 
 
 def create_app(config: AppConfig) -> faust.App:
@@ -50,6 +53,7 @@ def create_app(config: AppConfig) -> faust.App:
         broker_heartbeat_interval=3.0,
         web_enabled=False,
         broker_credentials=config.credentials,
+        loghandlers=list(config.loghandlers),
         # One concurrent event per agent: faust #606 can commit past an unfinished event
         # with concurrency > 1 (STACK.md).
         agent_supervisor="mode.OneForOneSupervisor",

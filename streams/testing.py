@@ -11,13 +11,7 @@ from collections.abc import Iterable, Mapping, Set
 from dataclasses import dataclass, field, replace
 
 from schemas.enums import EssCommandKind, EssState, ProfileName, SignalAction, StrategyName
-from streams.drawdown import (
-    BalanceUpdated,
-    PositionClosed,
-    PositionUpdated,
-    Reset,
-    Thresholds,
-)
+from streams.drawdown import AccountUpdate, Reset, Thresholds
 from streams.ess import EssCommand, Scope, ScopeState
 from streams.policy import PolicyVersion, apply_change
 from streams.strategy import DecisionContext, Signal
@@ -82,21 +76,37 @@ def thresholds(
 
 @dataclass
 class AccountEvents:
-    """Builds one account's breaker events at the clock's time, each with a fresh id."""
+    """A venue account that reports each change as an ``account.updated`` snapshot.
+
+    Each builder changes the account the way a venue would and returns the snapshot
+    after it (next sequence, the clock's time, a fresh id): ``balance`` sets the wallet
+    (and the venue's equity, when given), ``position`` opens or marks a position,
+    ``close`` removes one and moves its realized PnL into the wallet.
+    """
 
     account_id: str = "acc-1"
     clock: FakeClock = field(default_factory=FakeClock)
+    wallet: float = 0.0
+    positions: dict[str, float] = field(default_factory=dict)
+    sequence: int = 0
+    resets: int = 0
 
-    def balance(self, wallet: float, equity: float | None = None) -> BalanceUpdated:
-        return BalanceUpdated(next_id(), self.clock.now(), self.account_id, wallet, equity)
+    def balance(self, wallet: float, equity: float | None = None) -> AccountUpdate:
+        self.wallet = wallet
+        return self._snapshot(equity)
 
-    def position(self, symbol: str, unrealized_pnl: float) -> PositionUpdated:
-        return PositionUpdated(next_id(), self.clock.now(), self.account_id, symbol, unrealized_pnl)
+    def position(self, symbol: str, unrealized_pnl: float) -> AccountUpdate:
+        self.positions[symbol] = unrealized_pnl
+        return self._snapshot()
 
-    def close(self, symbol: str, realized_pnl: float) -> PositionClosed:
-        return PositionClosed(next_id(), self.clock.now(), self.account_id, symbol, realized_pnl)
+    def close(self, symbol: str, realized_pnl: float) -> AccountUpdate:
+        self.positions.pop(symbol, None)
+        self.wallet += realized_pnl
+        return self._snapshot()
 
     def reset(self, episode: int, *, rebase_peak: bool = False) -> Reset:
+        """An operator's reset, at the next offset of the reset topic."""
+        self.resets += 1
         return Reset(
             next_id(),
             self.clock.now(),
@@ -105,6 +115,19 @@ class AccountEvents:
             by="operator",
             reason="test reset",
             rebase_peak=rebase_peak,
+            offset=self.resets,
+        )
+
+    def _snapshot(self, equity: float | None = None) -> AccountUpdate:
+        self.sequence += 1
+        return AccountUpdate(
+            next_id(),
+            self.clock.now(),
+            self.account_id,
+            self.sequence,
+            self.wallet,
+            equity,
+            dict(self.positions),
         )
 
 

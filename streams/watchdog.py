@@ -98,6 +98,7 @@ class Watchdog:
         self._detector: StallDetector[Any] = StallDetector(patience)
         self._exit_after = exit_after_seconds
         self._stalled_since: float | None = None
+        self._caught_up: dict[tuple[str, int], int] = {}
         self.stalled = 0
         """Partitions found stalled at the last check."""
         timers.register(app, CHECK_SECONDS, "watchdog", self._check)
@@ -111,6 +112,7 @@ class Watchdog:
         inputs = [tp for tp in consumer.assignment() if tp.topic not in changelogs]
         if not inputs:
             return
+        asked_at = int(time.time() * 1000)
         ends = await consumer.highwaters(*inputs)
         # Progress is the committed offset: it moves only when an agent has finished with
         # a record, so a fetcher that stopped and an agent that hangs both show.
@@ -121,6 +123,7 @@ class Watchdog:
             fetched = int(await consumer.position(tp) or 0)
             done = int(committed.get(tp) or 0)
             offsets[tp] = Progress.of(int(ends.get(tp, 0)), fetched, done, unacked[tp])
+        self._note_caught_up(offsets, asked_at)
         stalled = self._detector.observe(offsets)
         newly = bool(stalled) and not self.stalled
         self.stalled = len(stalled)
@@ -138,6 +141,20 @@ class Watchdog:
         if newly:
             log.warning("watchdog: tasks at the stall:\n%s", _tasks())
         self._maybe_exit(bool(stalled))
+
+    def caught_up_at(self, topic: str, partition: int) -> int | None:
+        """The latest moment (epoch ms) up to which every record of the partition was
+        done with: the time the end offsets were asked for at the last check that found
+        nothing waiting. None while it never was (just assigned, or always behind)."""
+        return self._caught_up.get((topic, partition))
+
+    def _note_caught_up(self, offsets: Mapping[Any, Progress], asked_at: int) -> None:
+        assigned = {(tp.topic, tp.partition) for tp in offsets}
+        for gone in set(self._caught_up) - assigned:
+            del self._caught_up[gone]
+        for tp, progress in offsets.items():
+            if not progress.waiting:
+                self._caught_up[tp.topic, tp.partition] = asked_at
 
     def _maybe_exit(self, stalled: bool) -> None:
         now = time.monotonic()

@@ -33,13 +33,12 @@ def worker(app_id: str | None, store: str, loglevel: str) -> None:
     settings = load_settings()
     if settings.hfos_metrics_port:
         prometheus_client.start_http_server(settings.hfos_metrics_port)
-    app = build_app(settings, app_id, store)
-    provision_changelogs(settings, app)
     recorder = CrashRecorder()
+    # Through the app's loghandlers: mode clears the root logger's handlers when it sets
+    # logging up, and adds these back.
+    app = build_app(settings, app_id, store, loghandlers=(recorder,))
+    provision_changelogs(settings, app)
     try:
-        # Through the app's loghandlers: mode clears the root logger's handlers when it
-        # sets up logging, and adds these back.
-        app.conf.loghandlers = [*app.conf.loghandlers, recorder]
         faust.Worker(app, loglevel=loglevel).execute_from_commandline()
     finally:
         if recorder.first is not None:

@@ -3,12 +3,16 @@ them. Pure — no Kafka, no clock — so the service replays it and tests drive 
 
 - A fill trades the order's size at the given price (reduce-only orders are clipped so
   they never increase or flip a position) and yields, in this order: ``position.closed``
-  (when a position closed or flipped), ``position.updated`` (when one is open after it)
-  and always exactly one ``balance.updated`` with the wallet and the equity.
+  (when a position closed or flipped), ``position.updated`` (when one is open after it),
+  exactly one ``balance.updated`` with the wallet and the equity, and the account's
+  ``account.updated`` snapshot. A reduce-only order with nothing to reduce is not a fill:
+  :class:`NothingToReduceError`, which the service answers on ``order.failed``.
 - A fee (a fraction of the traded notional, default 0) is taken from the wallet.
 - A revaluation marks every position in the symbol at the new price and yields its
-  ``position.updated`` and the account's ``balance.updated``.
+  ``position.updated``, the account's ``balance.updated`` and its snapshot.
 - Equity = wallet + the unrealized PnL of every open position at its last mark.
+- Every change of an account numbers its snapshot with the account's next sequence (1,
+  2, ...), the venue's order of its changes (SPEC §1, delivery order).
 """
 
 from __future__ import annotations
@@ -17,16 +21,20 @@ import copy
 import math
 from dataclasses import dataclass, field
 
-from schemas.enums import ExitReason, OrderSide
+from schemas.enums import AccountUpdateReason, ExitReason, OrderSide
 from services.exchange.effects import (
+    AccountSnapshot,
     BalanceUpdate,
     Effect,
     PositionClose,
     PositionUpdate,
+    fill_account_id,
     fill_balance_id,
     fill_closed_id,
     fill_position_id,
+    funding_account_id,
     funding_id,
+    mark_account_id,
     mark_balance_id,
     mark_position_id,
 )
@@ -35,6 +43,7 @@ from services.exchange.exceptions import (
     DuplicateOrderError,
     InvalidOrderError,
     InvalidPriceError,
+    NothingToReduceError,
     UnknownAccountError,
 )
 from services.exchange.trade import FillKind, Holding, Trade, executed_size, signed, trade
@@ -70,9 +79,33 @@ class Fill:
 class _Account:
     wallet: float
     holdings: dict[str, Holding] = field(default_factory=dict)
+    sequence: int = 0
+    """The sequence of the account's last snapshot (0: none yet)."""
 
     def equity(self) -> float:
         return self.wallet + sum(h.unrealized_pnl for h in self.holdings.values())
+
+    def snapshot(
+        self,
+        event_id: str,
+        account_id: str,
+        reason: AccountUpdateReason,
+        closed: tuple[PositionClose, ...] = (),
+        order_id: str | None = None,
+    ) -> AccountSnapshot:
+        """The account as it is now, under its next sequence number."""
+        self.sequence += 1
+        return AccountSnapshot(
+            event_id=event_id,
+            account_id=account_id,
+            sequence=self.sequence,
+            reason=reason,
+            wallet_balance=self.wallet,
+            equity=self.equity(),
+            positions=tuple(sorted(self.holdings.items())),
+            closed=closed,
+            order_id=order_id,
+        )
 
 
 _CLOSING = frozenset({FillKind.CLOSED, FillKind.FLIPPED})
@@ -125,11 +158,15 @@ class PaperBook:
             raise BookConfigError("initial balance", amount, "a finite amount > 0")
         if account_id in self._accounts:
             return []
-        self._accounts[account_id] = _Account(amount)
-        return [BalanceUpdate(funding_id(account_id), account_id, amount, amount)]
+        account = self._accounts[account_id] = _Account(amount)
+        snapshot = account.snapshot(
+            funding_account_id(account_id), account_id, AccountUpdateReason.FUNDING
+        )
+        return [BalanceUpdate(funding_id(account_id), account_id, amount, amount), snapshot]
 
     def fill(self, order: Order, price: float) -> Fill:
-        """Fill ``order`` at ``price``."""
+        """Fill ``order`` at ``price``; :class:`NothingToReduceError` for a reduce-only
+        order the account has nothing to reduce for (the order counts as handled)."""
         _check_order(order)
         _check_price(order.symbol, price)
         if order.order_id in self._filled:
@@ -141,6 +178,9 @@ class PaperBook:
         delta = executed_size(
             held, signed(order.side, order.quantity), reduce_only=order.reduce_only
         )
+        if delta == 0:
+            self._filled.add(order.order_id)
+            raise NothingToReduceError(order.order_id, order.account_id, order.symbol)
         done = trade(held, delta, price, order.leverage)
         fee = abs(done.executed) * price * self.fee
         account.wallet += done.realized_pnl - fee
@@ -167,12 +207,16 @@ class PaperBook:
             balance_id = mark_balance_id(account_id, symbol, price_event_id)
             effects.append(_position(position_id, account_id, symbol, account.holdings[symbol]))
             effects.append(BalanceUpdate(balance_id, account_id, account.wallet, account.equity()))
+            snapshot_id = mark_account_id(account_id, price_event_id)
+            effects.append(account.snapshot(snapshot_id, account_id, AccountUpdateReason.MARK))
         return effects
 
     # -- rebuilding from the exchange's own output ------------------------------------------
 
-    def restore_wallet(self, account_id: str, wallet: float) -> None:
-        self._accounts.setdefault(account_id, _Account(wallet)).wallet = wallet
+    def restore_account(self, account_id: str, wallet: float, sequence: int) -> None:
+        """Put back an account as its last snapshot left it (holdings follow)."""
+        account = self._accounts.setdefault(account_id, _Account(wallet))
+        account.wallet, account.sequence = wallet, sequence
 
     def restore_holding(self, account_id: str, symbol: str, held: Holding) -> None:
         """Put back an open position (its account must be restored first)."""
@@ -194,10 +238,12 @@ class PaperBook:
         self, order: Order, account: _Account, done: Trade, price: float
     ) -> list[Effect]:
         effects: list[Effect] = []
+        closed: tuple[PositionClose, ...] = ()
         if done.closed is not None and done.kind in _CLOSING:
             fee = abs(done.closed.quantity) * price * self.fee
-            effects.append(_closed(order, done.closed, done.realized_pnl - fee, price))
-        if done.after is not None and done.kind is not FillKind.NOTHING:
+            closed = (_closed(order, done.closed, done.realized_pnl - fee, price),)
+            effects.extend(closed)
+        if done.after is not None:
             position_id = fill_position_id(order.order_id)
             effects.append(_position(position_id, order.account_id, order.symbol, done.after))
         balance_id = fill_balance_id(order.order_id)
@@ -205,6 +251,11 @@ class PaperBook:
             BalanceUpdate(
                 balance_id, order.account_id, account.wallet, account.equity(), order.order_id
             )
+        )
+        snapshot_id = fill_account_id(order.order_id)
+        reason = AccountUpdateReason.FILL
+        effects.append(
+            account.snapshot(snapshot_id, order.account_id, reason, closed, order.order_id)
         )
         return effects
 

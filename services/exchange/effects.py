@@ -2,8 +2,10 @@
 
 Every id is derived from its cause (``schemas.ids``): a fill's from the order id, a
 revaluation's from the account, the symbol and the price event's id, a funding from the
-account. A replayed order or price therefore yields the same ids, and every consumer
-(the breaker dedupes on event ids) sees no second effect.
+account. A replayed order or price therefore yields the same ids. Each change of an
+account also yields one :class:`AccountSnapshot` (``account.updated``) with the account's
+next sequence number, which is what the breaker, the executor and the exchange's own
+rebuild read an account by.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeAlias
 
-from schemas.enums import ExecutionFailure, ExitReason, PositionSide
+from schemas.enums import AccountUpdateReason, ExecutionFailure, ExitReason, PositionSide
 from schemas.ids import derived_id
+from services.exchange.trade import Holding
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,26 @@ class BalanceUpdate:
     order_id: str | None = None
 
 
-Effect: TypeAlias = PositionUpdate | PositionClose | BalanceUpdate
+@dataclass(frozen=True)
+class AccountSnapshot:
+    """An ``account.updated``: the whole account after one change, numbered.
+
+    ``positions`` holds every open position after the change (symbol, holding), sorted
+    by symbol; ``closed`` what this change closed; ``order_id`` the order a FILL executed.
+    """
+
+    event_id: str
+    account_id: str
+    sequence: int
+    reason: AccountUpdateReason
+    wallet_balance: float
+    equity: float
+    positions: tuple[tuple[str, Holding], ...]
+    closed: tuple[PositionClose, ...] = ()
+    order_id: str | None = None
+
+
+Effect: TypeAlias = PositionUpdate | PositionClose | BalanceUpdate | AccountSnapshot
 
 
 @dataclass(frozen=True)
@@ -96,6 +118,18 @@ def mark_position_id(account_id: str, symbol: str, price_event_id: str) -> str:
 
 def mark_balance_id(account_id: str, symbol: str, price_event_id: str) -> str:
     return derived_id("exchange.mark.balance", account_id, symbol, price_event_id)
+
+
+def fill_account_id(order_id: str) -> str:
+    return derived_id("exchange.fill.account", order_id)
+
+
+def mark_account_id(account_id: str, price_event_id: str) -> str:
+    return derived_id("exchange.mark.account", account_id, price_event_id)
+
+
+def funding_account_id(account_id: str) -> str:
+    return derived_id("exchange.funding.account", account_id)
 
 
 def failure_id(order_id: str) -> str:

@@ -69,3 +69,17 @@ class MissingTopicsError(ExchangeError):
             "(same HFOS_TOPIC_PREFIX)"
         )
         self.topics = topics
+
+
+class NothingToReduceError(ExchangeError):
+    """A reduce-only order for a position the account does not hold (any more): the venue
+    answers it on ``order.failed`` (NOTHING_TO_REDUCE) instead of filling nothing."""
+
+    def __init__(self, order_id: str, account_id: str, symbol: str) -> None:
+        super().__init__(
+            f"order {order_id}: reduce-only, but {account_id} holds no {symbol} position "
+            "to reduce (it closed before the order arrived)"
+        )
+        self.order_id = order_id
+        self.account_id = account_id
+        self.symbol = symbol

@@ -21,22 +21,16 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from schemas.catalogue import (
-    BALANCE_UPDATED,
-    POSITION_CLOSED,
-    POSITION_UPDATED,
-    TopicNames,
-    TopicSpec,
-)
+from schemas.catalogue import ACCOUNT_UPDATED, ORDER_FAILED, TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.consumer import headers_of
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.exchange.exceptions import ExchangeError
-from services.exchange.rebuild import ORDER_HEADER, Rebuild, header, seq_of
+from services.exchange.rebuild import Rebuild, written_by_exchange
 
 LOG = logging.getLogger("hfos.exchange")
-OUTPUTS = (POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED)
+OUTPUTS = (ACCOUNT_UPDATED, ORDER_FAILED)
+"""What the exchange reads back of its own output to rebuild its book."""
 
 
 class RebuildTimeoutError(ExchangeError):
@@ -114,18 +108,14 @@ def _read(
 def _apply(
     rebuild: Rebuild, serde: AvroSerde, names: TopicNames, spec: TopicSpec, message: Message
 ) -> None:
-    headers = headers_of(message)
-    seq = seq_of(headers)
-    if seq is None:
-        return  # not written by the exchange
     try:
         record = serde.decode(contract(spec, names), message.value())
     except SerdeError as error:
-        LOG.warning("rebuild: skipping an unreadable record of the exchange's own: %s", error)
+        LOG.warning("rebuild: skipping an unreadable %s record: %s", spec.name, error)
         return
-    if spec is POSITION_UPDATED:
-        rebuild.position_updated(record, seq)
-    elif spec is POSITION_CLOSED:
-        rebuild.position_closed(record, seq)
+    if not written_by_exchange(record):
+        return
+    if spec is ACCOUNT_UPDATED:
+        rebuild.account_updated(record)
     else:
-        rebuild.balance_updated(record, seq, header(headers, ORDER_HEADER))
+        rebuild.order_failed(record)

@@ -36,16 +36,23 @@ from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.exchange import metrics
-from services.exchange.book import PaperBook
-from services.exchange.effects import BalanceUpdate, Effect, OrderFailure, failure_id
+from services.exchange.book import Order, PaperBook
+from services.exchange.effects import Effect, OrderFailure, failure_id
 from services.exchange.exceptions import (
     InvalidOrderError,
     InvalidPriceError,
     MissingTopicsError,
+    NothingToReduceError,
     UnknownAccountError,
 )
-from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER
-from services.exchange.records import Cause, failure_record, order_of, record_of, topic_of
+from services.exchange.records import (
+    WRITES,
+    Cause,
+    failure_record,
+    order_of,
+    record_of,
+    topic_of,
+)
 from services.exchange.replay import OUTPUTS, read_own_output
 from streams import metrics as bus_metrics
 
@@ -89,7 +96,6 @@ class PaperExchange:
         )
         self._book = PaperBook(config.fee)
         self._consumer: Consumer | None = None
-        self._seq = 0
 
     @property
     def book(self) -> PaperBook:
@@ -161,7 +167,6 @@ class PaperExchange:
     def _restore(self) -> None:
         rebuild = read_own_output(self._client, self._names, self._serde)
         self._book = rebuild.book(self._config.fee)
-        self._seq = max(self._seq, rebuild.next_seq)
         LOG.info(
             "book rebuilt from own output: %d accounts, %d open positions, %d filled orders",
             len(self._book.accounts()),
@@ -237,30 +242,34 @@ class PaperExchange:
         try:
             fill = self._book.fill(order, price)
         except UnknownAccountError as error:
-            metrics.ORDERS_SKIPPED.labels("unknown_account").inc()
-            LOG.warning("not filled: %s", error)
-            failure = OrderFailure(
-                failure_id(order.order_id),
-                order.account_id,
-                order.order_id,
-                order.symbol,
-                ExecutionFailure.UNKNOWN_ACCOUNT,
-                str(error),
-            )
-            self._sink.send(self._failed, order.account_id, failure_record(failure, cause))
+            self._fail(order, ExecutionFailure.UNKNOWN_ACCOUNT, error, cause)
+            return
+        except NothingToReduceError as error:
+            self._fail(order, ExecutionFailure.NOTHING_TO_REDUCE, error, cause)
             return
         metrics.FILLS.labels(fill.kind.value).inc()
         LOG.info("order %s %s %s at %s", order.order_id, fill.kind.value, order.symbol, price)
         self._emit(fill.effects, cause)
 
+    def _fail(self, order: Order, reason: ExecutionFailure, error: Exception, cause: Cause) -> None:
+        """Answer an order the exchange does not execute on ``order.failed``: whoever sent
+        it stops counting it as in flight, and the ESS counts execution errors from it."""
+        metrics.ORDERS_SKIPPED.labels(reason.value.lower()).inc()
+        LOG.warning("not filled: %s", error)
+        failure = OrderFailure(
+            failure_id(order.order_id),
+            order.account_id,
+            order.order_id,
+            order.symbol,
+            reason,
+            str(error),
+        )
+        self._sink.send(self._failed, order.account_id, failure_record(failure, cause))
+
     def _emit(self, effects: Sequence[Effect], cause: Cause) -> None:
         for effect in effects:
-            headers: list[tuple[str, str | bytes | None]] = [(SEQ_HEADER, str(self._seq))]
-            if isinstance(effect, BalanceUpdate) and effect.order_id is not None:
-                headers.append((ORDER_HEADER, effect.order_id))
-            self._seq += 1
             target = contract(topic_of(effect), self._names)
-            self._sink.send(target, effect.account_id, record_of(effect, cause), headers)
+            self._sink.send(target, effect.account_id, record_of(effect, cause))
 
     def _dead_letter(self, message: Message, error: Exception) -> None:
         dead_letter(self._sink, message, error, self._group)
@@ -291,7 +300,7 @@ def _usable(message: Message) -> bool:
 def _require_topics(client_config: Mapping[str, str], names: TopicNames) -> None:
     admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
     existing = admin.list_topics(timeout=30).topics
-    wanted = [names.name(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE, ORDER_FAILED, *OUTPUTS)]
+    wanted = [names.name(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE, *WRITES, *OUTPUTS)]
     wanted += [names.dlq(spec) for spec in (ORDER_REQUESTED, MARKET_PRICE)]
     missing = [topic for topic in wanted if topic not in existing]
     if missing:

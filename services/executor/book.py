@@ -124,11 +124,14 @@ class InFlight:
 class AccountBook:
     """Positions, equity and past decisions of the accounts this executor decides for.
 
+    Positions and equity are what the venue's last ``account.updated`` of each account
+    says (the highest sequence applied): one ordered topic, so no interleaving of the
+    per-kind topics can leave a closed position open here (SPEC §1, delivery order).
+
     Orders in flight: an accepted order that opens or increases a position counts toward
     the account's open positions and gross notional from the moment it is decided until the
-    venue answers — a ``position.updated``/``position.closed`` caused by it
-    (``causation_id`` = the order id), or an ``order.failed`` naming it — or
-    ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
+    venue answers — the FILL ``account.updated`` naming it, or an ``order.failed`` naming
+    it — or ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
     new symbols, decided before the first fill, would pass MAX_OPEN_POSITIONS and
     LEVERAGE_CAP together. Reduce-only orders never count: a reduction not yet filled frees
     no room.
@@ -136,25 +139,35 @@ class AccountBook:
 
     positions: dict[str, dict[str, Position]] = field(default_factory=dict)
     equity: dict[str, float] = field(default_factory=dict)
+    sequences: dict[str, int] = field(default_factory=dict)
+    """Account -> the venue sequence of the snapshot applied last."""
     last_order_at: dict[tuple[str, str], int] = field(default_factory=dict)
     decided: OrderedDict[str, None] = field(default_factory=OrderedDict)
     in_flight: dict[str, dict[str, InFlight]] = field(default_factory=dict)
     """Per account, per order id."""
     answered: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
-    def apply_position_updated(self, record: Mapping[str, Any]) -> None:
-        quantity = float(record["quantity"])
-        signed = -quantity if record["side"] == PositionSide.SHORT else quantity
-        held = self.positions.setdefault(str(record["account_id"]), {})
-        if signed == 0:
-            held.pop(str(record["symbol"]), None)
-        else:
-            held[str(record["symbol"])] = Position(signed, float(record["mark_price"]))
-        self._answered(str(record["account_id"]), record["envelope"].get("causation_id"))
-
-    def apply_position_closed(self, record: Mapping[str, Any]) -> None:
-        self.positions.get(str(record["account_id"]), {}).pop(str(record["symbol"]), None)
-        self._answered(str(record["account_id"]), record["envelope"].get("causation_id"))
+    def apply_account_update(self, record: Mapping[str, Any]) -> None:
+        """The venue's whole account after one change (``account.updated``); one at or
+        below the sequence already applied is a redelivery or a stale resend: ignored."""
+        account = str(record["account_id"])
+        sequence = int(record["sequence"])
+        if sequence <= self.sequences.get(account, 0):
+            return
+        self.sequences[account] = sequence
+        held: dict[str, Position] = {}
+        unrealized = 0.0
+        for position in record["positions"]:
+            quantity = float(position["quantity"])
+            signed = -quantity if position["side"] == PositionSide.SHORT else quantity
+            held[str(position["symbol"])] = Position(signed, float(position["mark_price"]))
+            unrealized += float(position["unrealized_pnl"])
+        self.positions[account] = held
+        equity = record.get("equity")
+        wallet = float(record["wallet_balance"])
+        self.equity[account] = wallet + unrealized if equity is None else float(equity)
+        if record.get("order_id"):
+            self._answered(account, str(record["order_id"]))
 
     def apply_order_failed(self, record: Mapping[str, Any]) -> None:
         """The venue could not execute the order: it is no longer in flight."""
@@ -167,13 +180,6 @@ class AccountBook:
         self.answered[order_id] = None  # the answer came first (a replay); so may its order
         while len(self.answered) > ANSWERED_MEMORY:
             self.answered.popitem(last=False)
-
-    def apply_balance(self, record: Mapping[str, Any]) -> None:
-        """Equity as sent; without it, the wallet plus the open positions' unrealized PnL
-        is not knowable here (entry prices are the exchange's), so the wallet stands in."""
-        equity = record.get("equity")
-        wallet = float(record["wallet_balance"])
-        self.equity[str(record["account_id"])] = wallet if equity is None else float(equity)
 
     def apply_decision(self, record: Mapping[str, Any], accepted: bool) -> None:
         """One of this executor's own ``order.requested`` / ``order.rejected`` records."""

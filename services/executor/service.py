@@ -42,7 +42,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     ESS_STATE,
     MARKET_PRICE,
     MODEL_PROMOTED,
@@ -51,8 +51,6 @@ from schemas.catalogue import (
     ORDER_REQUESTED,
     POLICY_ACTIVATED,
     POLICY_UPDATED,
-    POSITION_CLOSED,
-    POSITION_UPDATED,
     STRATEGY_SWITCHED,
     SYSTEM_HEARTBEAT,
     TRADE_SIGNAL,
@@ -78,9 +76,7 @@ CONTROL_SERVICE = "hfos-streams"
 
 _CONTROL_TOPICS = (POLICY_UPDATED, POLICY_ACTIVATED, ESS_STATE, STRATEGY_SWITCHED, MODEL_PROMOTED)
 _ACCOUNT_TOPICS = (
-    POSITION_UPDATED,
-    POSITION_CLOSED,
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     ORDER_REQUESTED,
     ORDER_REJECTED,
     ORDER_FAILED,
@@ -334,9 +330,7 @@ class Executor:
             MODEL_PROMOTED.name: self.control.apply_model_promoted,
             MARKET_PRICE.name: self.control.apply_price,
             SYSTEM_HEARTBEAT.name: self._apply_heartbeat,
-            POSITION_UPDATED.name: self.accounts.apply_position_updated,
-            POSITION_CLOSED.name: self.accounts.apply_position_closed,
-            BALANCE_UPDATED.name: self.accounts.apply_balance,
+            ACCOUNT_UPDATED.name: self.accounts.apply_account_update,
             ORDER_REQUESTED.name: lambda r: self.accounts.apply_decision(r, accepted=True),
             ORDER_REJECTED.name: lambda r: self.accounts.apply_decision(r, accepted=False),
             ORDER_FAILED.name: self.accounts.apply_order_failed,

@@ -1,8 +1,10 @@
 """A trading desk of its own on the real stack, for executor tests and benchmarks.
 
 Topics under a fresh prefix, and one method per kind of event the executor reads (policy,
-ESS state, strategy switches, promoted models, prices, positions, balances, heartbeats,
-signals), each published and acknowledged before it returns.
+ESS state, strategy switches, promoted models, prices, the venue's account snapshots,
+heartbeats, signals), each published and acknowledged before it returns. The desk plays
+the venue as a venue does: every change of an account is one ``account.updated`` with the
+whole account and the account's next sequence number.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from confluent_kafka import Consumer
 from confluent_kafka.admin import AdminClient
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     ESS_STATE,
     MARKET_PRICE,
     MODEL_PROMOTED,
@@ -30,7 +32,6 @@ from schemas.catalogue import (
     ORDER_REQUESTED,
     POLICY_ACTIVATED,
     POLICY_UPDATED,
-    POSITION_UPDATED,
     STRATEGY_SWITCHED,
     SYSTEM_HEARTBEAT,
     TRADE_SIGNAL,
@@ -57,6 +58,40 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+class VenueAccount:
+    """One account as the desk's venue holds it."""
+
+    def __init__(self) -> None:
+        self.wallet = 10_000.0
+        self.positions: dict[str, tuple[float, float]] = {}
+        self.sequence = 0
+
+    def snapshot(self, account: str, reason: str) -> dict[str, Any]:
+        self.sequence += 1
+        return {
+            "envelope": envelope("test-venue", now_ms()),
+            "account_id": account,
+            "sequence": self.sequence,
+            "reason": reason,
+            "wallet_balance": self.wallet,
+            "equity": self.wallet,
+            "positions": [
+                {
+                    "symbol": symbol,
+                    "side": "LONG" if quantity >= 0 else "SHORT",
+                    "quantity": abs(quantity),
+                    "entry_price": mark,
+                    "mark_price": mark,
+                    "unrealized_pnl": 0.0,
+                    "leverage": 1.0,
+                }
+                for symbol, (quantity, mark) in sorted(self.positions.items())
+            ],
+            "closed": [],
+            "order_id": None,
+        }
+
+
 class Desk:
     def __init__(
         self,
@@ -78,6 +113,7 @@ class Desk:
         self._activations = 0
         self._reader: DecisionReader | None = None
         self._decided: dict[str, dict[str, Any]] = {}
+        self._venue: dict[str, VenueAccount] = {}
 
     def provision_all(self) -> None:
         provision(self.admin, self.names.specs())
@@ -190,27 +226,21 @@ class Desk:
         self.send(MARKET_PRICE, symbol, record)
 
     def balance(self, account: str, wallet: float) -> None:
-        record = {
-            "envelope": envelope("test", now_ms()),
-            "account_id": account,
-            "wallet_balance": wallet,
-            "equity": wallet,
-        }
-        self.send(BALANCE_UPDATED, account, record)
+        """The venue's account ``account`` now holds ``wallet`` (equity = wallet, as every
+        position of the desk is marked at its entry)."""
+        venue = self._venue.setdefault(account, VenueAccount())
+        venue.wallet = wallet
+        self.send(ACCOUNT_UPDATED, account, venue.snapshot(account, "TRANSFER"))
 
     def position(self, account: str, symbol: str, quantity: float, mark: float) -> None:
-        record = {
-            "envelope": envelope("test", now_ms()),
-            "account_id": account,
-            "symbol": symbol,
-            "side": "LONG" if quantity >= 0 else "SHORT",
-            "quantity": abs(quantity),
-            "entry_price": mark,
-            "mark_price": mark,
-            "unrealized_pnl": 0.0,
-            "leverage": 1.0,
-        }
-        self.send(POSITION_UPDATED, account, record)
+        """The venue's account ``account`` now holds ``quantity`` (signed; 0 closes) of
+        ``symbol`` marked at ``mark``."""
+        venue = self._venue.setdefault(account, VenueAccount())
+        if quantity == 0:
+            venue.positions.pop(symbol, None)
+        else:
+            venue.positions[symbol] = (quantity, mark)
+        self.send(ACCOUNT_UPDATED, account, venue.snapshot(account, "FILL"))
 
     def ready_market(self, accounts: Iterable[str], symbols: Iterable[str]) -> None:
         """A tradeable desk: the normal policy, a promoted model, heartbeats, a price of

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_STATE,
     ORDER_FAILED,
@@ -19,7 +19,7 @@ from schemas.catalogue import (
     ORDER_REQUESTED,
     TRADE_SIGNAL,
 )
-from schemas.enums import EssState
+from schemas.enums import AccountUpdateReason, EssState
 
 
 @dataclass
@@ -34,9 +34,10 @@ class Tally:
     ess: dict[str, tuple[int, str]] = field(default_factory=dict)
     """Scope -> (version, state), the newest version seen."""
 
-    def apply(self, name: str, record: Mapping[str, Any], *, fill: bool = False) -> None:
-        """Fold one record of catalogue topic ``name``; ``fill`` marks a balance the
-        exchange wrote for a filled order (rather than for funding or a mark)."""
+    def apply(self, name: str, record: Mapping[str, Any]) -> None:
+        """Fold one record of catalogue topic ``name``. A fill is an ``account.updated``
+        the venue wrote for an order it executed (reason FILL): an order it did not
+        execute is answered on ``order.failed`` and is never counted as a fill."""
         if name == TRADE_SIGNAL.name:
             self.signals += 1
         elif name == ORDER_REQUESTED.name:
@@ -45,8 +46,8 @@ class Tally:
             self.rejected[str(record["reason"])] += 1
         elif name == ORDER_FAILED.name:
             self.failed += 1
-        elif name == BALANCE_UPDATED.name:
-            self.fills += fill
+        elif name == ACCOUNT_UPDATED.name:
+            self.fills += record["reason"] == AccountUpdateReason.FILL
             equity = record.get("equity")
             self.equity[str(record["account_id"])] = float(
                 record["wallet_balance"] if equity is None else equity

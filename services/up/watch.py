@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_STATE,
     ORDER_FAILED,
@@ -28,9 +28,7 @@ from schemas.catalogue import (
 )
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, Contract, SerdeError
-from services.bus.consumer import headers_of
 from services.bus.producer import LIBRDKAFKA_LOG
-from services.exchange.rebuild import ORDER_HEADER, header
 from services.up.tally import Tally
 
 _SESSION_TOPICS = (
@@ -38,7 +36,7 @@ _SESSION_TOPICS = (
     ORDER_REQUESTED,
     ORDER_REJECTED,
     ORDER_FAILED,
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
 )
 
@@ -93,8 +91,7 @@ class SessionWatch:
                 record = self._serde.decode(target, message.value())
             except SerdeError:
                 continue  # dead-lettered by its consumers; not part of the picture here
-            fill = header(headers_of(message), ORDER_HEADER) is not None
-            self.tally.apply(spec.name, record, fill=fill)
+            self.tally.apply(spec.name, record)
         return len(messages)
 
     def close(self) -> None:

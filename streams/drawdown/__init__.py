@@ -1,11 +1,11 @@
 """Drawdown circuit breaker core (SPEC §3): per-account equity, peaks, daily loss, breaches.
 
-Pure: the Faust agent decodes events into :mod:`.events`, calls :func:`observe` with the
-active policy's :class:`Thresholds`, stores the returned state in its changelog-backed
-table and publishes the returned effects.
+Pure: the Faust agent decodes ``account.updated`` and operator resets into :mod:`.events`,
+calls :func:`observe` with the active policy's :class:`Thresholds`, stores the returned
+state in its changelog-backed table and publishes the returned effects.
 """
 
-from streams.drawdown.breaker import DAY_MS, SEEN_LIMIT, check_stale, observe
+from streams.drawdown.breaker import DAY_MS, check_stale, observe
 from streams.drawdown.effects import (
     BreachTriggered,
     Effect,
@@ -14,32 +14,22 @@ from streams.drawdown.effects import (
     breach_id,
     warning_id,
 )
-from streams.drawdown.events import (
-    BalanceUpdated,
-    DrawdownEvent,
-    PositionClosed,
-    PositionUpdated,
-    Reset,
-    check_event,
-)
+from streams.drawdown.events import AccountUpdate, DrawdownEvent, Reset, check_event
 from streams.drawdown.exceptions import AccountMismatchError, DrawdownError, InvalidEventError
 from streams.drawdown.state import RULES, AccountState, Thresholds, daily_loss, drawdown
 
 __all__ = [
     "DAY_MS",
     "RULES",
-    "SEEN_LIMIT",
     "AccountMismatchError",
     "AccountState",
-    "BalanceUpdated",
+    "AccountUpdate",
     "BreachTriggered",
     "DrawdownError",
     "DrawdownEvent",
     "Effect",
     "EpisodeReset",
     "InvalidEventError",
-    "PositionClosed",
-    "PositionUpdated",
     "Reset",
     "RiskWarning",
     "Thresholds",

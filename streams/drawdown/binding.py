@@ -1,20 +1,30 @@
 """The drawdown breaker inside the stream app (SPEC §3).
 
-One agent (concurrency 1) reads ``position.updated``, ``position.closed``,
-``balance.updated`` and ``risk.circuit_breaker.reset``, all keyed and partitioned by
-account, so an account's events reach one worker in order. Its state lives in the
+One agent (concurrency 1) reads ``account.updated`` — the venue's whole account after
+each change, in the venue's order — and ``risk.circuit_breaker.reset``, both keyed and
+partitioned by account. The per-kind topics (``balance.updated``, ``position.*``) are not
+read: Kafka orders no two topics against each other, and the breaker's equity once
+depended on how it interleaved them (SPEC §1, delivery order). Its state lives in the
 changelog-backed ``accounts`` table: a restart or rebalance restores it, peaks included.
 Each event is judged with the thresholds of the policy active at that moment (read from
 the worker's own view of the policy topics), so a policy change applies to the next event.
 
 A trigger is published once per breach episode under an event id derived from its breach
 id, together with an ``ess.command`` TRIP for the account whose command id is derived
-the same way; a redelivered input changes nothing (the core dedupes on event ids), and a
-replayed publication carries the same ids, so consumers see no second effect.
+the same way; a redelivered update changes nothing (its sequence is not above the one
+applied), and a replayed publication carries the same ids, so consumers see no second
+effect. A record the core refuses (an account mismatch, a value out of range) goes to its
+DLQ; the agent never crashes on input.
+
+Staleness (SPEC §3) is the venue's silence, never the worker's lag: an account is judged
+only against a moment up to which the worker had read everything of its partition (the
+watchdog's :meth:`~streams.watchdog.Watchdog.caught_up_at`), and a stale spell — one last
+update left unanswered for ``stale_after_seconds`` — asks the ESS for REDUCING once.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -23,12 +33,10 @@ import faust
 
 from schemas.catalogue import (
     ACCOUNT_PARTITIONS,
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_RESET,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_COMMAND,
-    POSITION_CLOSED,
-    POSITION_UPDATED,
     RISK_WARNING,
     TopicNames,
 )
@@ -36,24 +44,23 @@ from schemas.enums import EssCommandKind, EssTrigger
 from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import ACCOUNTS_TABLE
+from schemas.partitioner import partition_of
 from schemas.serde import AvroSerde
 from streams import metrics, timers
-from streams.bus import Decoded, decoded, dlq_topic, sink_topic
+from streams.bus import Decoded, dead_letter, decoded, dlq_topic, sink_topic
 from streams.drawdown.breaker import check_stale, observe
 from streams.drawdown.codec import state_from_json, state_to_json
 from streams.drawdown.effects import BreachTriggered, Effect, RiskWarning
-from streams.drawdown.events import (
-    BalanceUpdated,
-    DrawdownEvent,
-    PositionClosed,
-    PositionUpdated,
-    Reset,
-)
+from streams.drawdown.events import AccountUpdate, DrawdownEvent, Reset
+from streams.drawdown.exceptions import DrawdownError, InvalidEventError
 from streams.drawdown.state import AccountState, Thresholds
 from streams.policy.version import PolicyVersion
 
+log = logging.getLogger(__name__)
 PRODUCER = "hfos-breaker"
-SOURCES = (POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED, CIRCUIT_BREAKER_RESET)
+SOURCES = (ACCOUNT_UPDATED, CIRCUIT_BREAKER_RESET)
+CaughtUp = Callable[[str, int], int | None]
+"""(topic, partition) -> epoch ms up to which the worker read all of it, or None."""
 
 
 class BreakerBinding:
@@ -63,15 +70,18 @@ class BreakerBinding:
         names: TopicNames,
         serde: AvroSerde,
         policy: Callable[[], PolicyVersion | None],
+        caught_up_at: CaughtUp,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.names, self.serde, self.policy, self.clock = names, serde, policy, clock
+        self.app, self.names, self.serde, self.policy = app, names, serde, policy
+        self.caught_up_at, self.clock = caught_up_at, clock
         self.table = app.Table(ACCOUNTS_TABLE, default=None, partitions=ACCOUNT_PARTITIONS)
         self.kinds = {names.name(spec): spec for spec in SOURCES}
         self.dlqs = {names.name(spec): dlq_topic(app, spec, names) for spec in SOURCES}
         self.triggered = sink_topic(app, CIRCUIT_BREAKER_TRIGGERED, names, serde)
         self.warnings = sink_topic(app, RISK_WARNING, names, serde)
         self.ess = sink_topic(app, ESS_COMMAND, names, serde)
+        self.watch = StaleWatch()
         source = app.topic(
             *self.kinds,
             key_serializer="raw",
@@ -86,10 +96,14 @@ class BreakerBinding:
         async for item in decoded(
             stream, SOURCES, self.names, self.serde, self.dlqs, "drawdown-breaker"
         ):
-            await self._handle(item)
+            try:
+                await self._handle(item)
+            except DrawdownError as refused:
+                log.warning("breaker refused %s:%s@%s: %s", *_where(item), refused)
+                await dead_letter(self.dlqs[item.topic], item, refused, "drawdown-breaker")
 
     async def _handle(self, item: Decoded) -> None:
-        event = to_event(self.kinds[item.topic].name, item.value)
+        event = to_event(self.kinds[item.topic].name, item.value, item.offset)
         held = self.table.get(event.account_id)
         state = AccountState(event.account_id) if held is None else state_from_json(held)
         active = self.policy()
@@ -98,6 +112,7 @@ class BreakerBinding:
         new_state, effects = observe(state, event, thresholds, now)
         if new_state != state:
             self.table[event.account_id] = state_to_json(new_state)
+            self.watch.track(new_state, item.partition)
         for effect in effects:
             await self._publish(effect, now)
 
@@ -113,53 +128,126 @@ class BreakerBinding:
             await self.warnings.send(key=key, value=warning_record(effect, now))
 
     async def _check_staleness(self) -> None:
-        """SPEC §3: an account with open positions and no equity data for the policy's
-        ``stale_after_seconds`` asks the ESS for REDUCING (fail closed). The cause id is
-        derived from the last equity update, so one stale spell asks once."""
+        """SPEC §3: an account with open positions and no update for the policy's
+        ``stale_after_seconds`` asks the ESS for REDUCING (fail closed), judged against
+        the moment its partition was last read to its end; once per stale spell."""
         active = self.policy()
-        if active is None:
+        if active is None or not self._recovered():
             return
-        now = int(self.clock() * 1000)
-        for account, held in list(self.table.items()):
-            state = state_from_json(held)
-            if check_stale(state, now, active.values.stale_after_seconds):
+        if self.watch.needs_rebuild(self._assigned()):
+            self.watch.rebuild(
+                (state_from_json(held) for held in self.table.values()), self._assigned()
+            )
+        topic = self.names.name(ACCOUNT_UPDATED)
+        bound = active.values.stale_after_seconds
+        for state, partition in self.watch.open_accounts():
+            as_of = self.caught_up_at(topic, partition)
+            if as_of is None or not check_stale(state, as_of, bound):
+                continue
+            if self.watch.ask_once(state):
+                log.warning(
+                    "%s: positions open and no account update since %s (as of %s): "
+                    "asking the ESS for REDUCING",
+                    state.account_id,
+                    state.last_equity_at,
+                    as_of,
+                )
                 await self.ess.send(
-                    key=f"account:{account}".encode(),
-                    value=stale_command(account, state.last_equity_at, now),
+                    key=f"account:{state.account_id}".encode(),
+                    value=stale_command(state.account_id, state.last_equity_at, as_of),
                 )
 
+    def _recovered(self) -> bool:
+        recovery = getattr(self.app.tables, "recovery", None)
+        return recovery is not None and recovery.completed.is_set()
 
-def stale_command(account: str, last_equity_at: int | None, now: int) -> dict[str, Any]:
+    def _assigned(self) -> frozenset[int]:
+        topic = self.names.name(ACCOUNT_UPDATED)
+        return frozenset(tp.partition for tp in self.app.consumer.assignment() if tp.topic == topic)
+
+
+class StaleWatch:
+    """The accounts with open positions, kept beside the table so that the 1 s staleness
+    check reads a handful of states instead of decoding every account's. Rebuilt from the
+    table when this worker's partitions change (a restart, a rebalance)."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[AccountState, int]] = {}
+        self._partitions: frozenset[int] | None = None
+        self._asked: dict[str, int | None] = {}
+        """Account -> the last update time of the stale spell already reported."""
+
+    def track(self, state: AccountState, partition: int) -> None:
+        if state.positions:
+            self._open[state.account_id] = (state, partition)
+        else:
+            self._open.pop(state.account_id, None)
+        if self._asked.get(state.account_id, -1) != state.last_equity_at:
+            self._asked.pop(state.account_id, None)  # a new update ends the spell
+
+    def needs_rebuild(self, assigned: frozenset[int]) -> bool:
+        return self._partitions != assigned
+
+    def rebuild(self, states: Any, assigned: frozenset[int]) -> None:
+        self._open.clear()
+        for state in states:
+            partition = partition_of(state.account_id.encode(), ACCOUNT_PARTITIONS)
+            if partition in assigned:
+                self.track(state, partition)
+        self._partitions = assigned
+
+    def open_accounts(self) -> list[tuple[AccountState, int]]:
+        return list(self._open.values())
+
+    def ask_once(self, state: AccountState) -> bool:
+        """True the first time ``state``'s stale spell is reported."""
+        if state.account_id in self._asked:
+            return False
+        self._asked[state.account_id] = state.last_equity_at
+        return True
+
+
+def _where(item: Decoded) -> tuple[str, int, int]:
+    return item.topic, item.partition, item.offset
+
+
+def stale_command(account: str, last_equity_at: int | None, as_of: int) -> dict[str, Any]:
+    """REDUCE for a stale spell; its cause is derived from the account and its last
+    update, so a worker that asks again after a restart repeats the same command id and
+    the ESS applies it once."""
     cause = derived_id("stale-data", account, str(last_equity_at))
     return {
-        "envelope": envelope(PRODUCER, now, event_id=derived_id("ess.command", cause)),
+        "envelope": envelope(PRODUCER, as_of, event_id=derived_id("ess.command", cause)),
         "command_id": derived_id("ess.command", cause),
         "scope": f"account:{account}",
         "kind": EssCommandKind.REDUCE.value,
         "trigger": EssTrigger.STALE_DATA.value,
         "expected_version": None,
         "by": PRODUCER,
-        "reason": f"no equity data since {last_equity_at} with positions open",
+        "reason": f"positions open and no account update since {last_equity_at}",
         "cause_event_id": cause,
     }
 
 
-def to_event(topic: str, value: Mapping[str, Any]) -> DrawdownEvent:
-    """The core's event for a decoded record of one of the breaker's source topics."""
+def to_event(topic: str, value: Mapping[str, Any], offset: int) -> DrawdownEvent:
+    """The core's event for a decoded record of one of the breaker's source topics
+    (catalogue name ``topic``) read at ``offset``; :class:`InvalidEventError` for a
+    snapshot that lists a position twice."""
     env = value["envelope"]
     event_id, event_time = str(env["event_id"]), int(env["event_time"])
     account = str(value["account_id"])
-    if topic == POSITION_UPDATED.name:
-        return PositionUpdated(
-            event_id, event_time, account, str(value["symbol"]), float(value["unrealized_pnl"])
-        )
-    if topic == POSITION_CLOSED.name:
-        return PositionClosed(
-            event_id, event_time, account, str(value["symbol"]), float(value["realized_pnl"])
-        )
-    if topic == BALANCE_UPDATED.name:
-        return BalanceUpdated(
-            event_id, event_time, account, float(value["wallet_balance"]), value.get("equity")
+    if topic == ACCOUNT_UPDATED.name:
+        positions = {str(p["symbol"]): float(p["unrealized_pnl"]) for p in value["positions"]}
+        if len(positions) != len(value["positions"]):
+            raise InvalidEventError(event_id, "positions", "a symbol listed twice")
+        return AccountUpdate(
+            event_id,
+            event_time,
+            account,
+            int(value["sequence"]),
+            float(value["wallet_balance"]),
+            value.get("equity"),
+            positions,
         )
     return Reset(
         event_id,
@@ -169,6 +257,7 @@ def to_event(topic: str, value: Mapping[str, Any]) -> DrawdownEvent:
         str(value["by"]),
         str(value["reason"]),
         bool(value["rebase_peak"]),
+        offset,
     )
 
 

@@ -1,21 +1,25 @@
 """The drawdown circuit breaker as one pure step: ``observe(state, event) -> (state, effects)``.
 
-Rules (SPEC §3):
+Rules (SPEC §3; the README's *Breaker rules* say the same for an independent check):
 
-- equity = the venue's equity when ``balance.updated`` gives one, else wallet + Σ unrealized
-  PnL; unknown until the first wallet balance arrives. A close moves its realized PnL into
-  the wallet at once, so equity does not jump by the position's PnL while the venue's
-  ``balance.updated`` is on its way (that update then sets the wallet absolutely); a close
-  stamped no later than the balance that set the wallet is already in it and is not added
-  again (the two topics are not ordered against each other).
-- An *observation* is a new event after which equity is known and a policy is active.
-  A rule breaches when its value exceeds its limit on ``breach_confirmations`` consecutive
-  observations; the first breach latches the episode and emits one trigger. Recovery never
-  un-latches; only a :class:`Reset` naming the latched episode ends it.
+- The breaker judges an account by ``account.updated`` alone: the venue's whole account
+  after each change, in the one order the venue made the changes (SPEC §1, delivery
+  order). An update whose ``sequence`` is not above the last one applied is ignored — a
+  redelivery, a replay after a crash, a stale resend — so any delivery of the topic
+  gives the same verdicts, and no other topic's timing enters them.
+- equity = the venue's equity when the update gives one, else its wallet plus the
+  unrealized PnL of every position it lists; a closed position's realized PnL is in that
+  wallet already. Equity is unknown until the first update.
+- An *observation* is an applied update while a policy is active. A rule breaches when
+  its value exceeds its limit on ``breach_confirmations`` consecutive observations; the
+  first breach latches the episode and emits one trigger. Recovery never un-latches; only
+  a :class:`Reset` naming the latched episode ends it. Each reset is read once, by its
+  offset on the (account-keyed, ordered) reset topic: a replayed reset — even one that
+  found its episode not yet tripped — never ends an episode.
 - A rule's warning is emitted once per episode, at value >= warn_fraction x limit.
-- The UTC day rolls over at the first event of a new day: day-start equity becomes the
-  equity carried over from before that event (so a loss on that event counts).
-- A duplicate event id (one of the last :data:`SEEN_LIMIT`) changes nothing.
+- The UTC day rolls over at the first update of a new day (by the venue's event time):
+  day-start equity becomes the equity carried over from before that update, so a loss on
+  that update counts. The first update of all sets day start and peak to its equity.
 """
 
 from __future__ import annotations
@@ -31,14 +35,7 @@ from streams.drawdown.effects import (
     breach_id,
     warning_id,
 )
-from streams.drawdown.events import (
-    BalanceUpdated,
-    DrawdownEvent,
-    PositionClosed,
-    PositionUpdated,
-    Reset,
-    check_event,
-)
+from streams.drawdown.events import AccountUpdate, DrawdownEvent, Reset, check_event
 from streams.drawdown.exceptions import AccountMismatchError, DrawdownError
 from streams.drawdown.state import (
     RULES,
@@ -50,11 +47,6 @@ from streams.drawdown.state import (
     no_breaches,
 )
 
-SEEN_LIMIT = 256
-"""Event ids remembered per account. Redelivery replays what came after the last commit
-(Faust commits every 0.5 s), i.e. a few events per account, so 256 is ample; at ~40
-bytes an id it keeps each account's changelog record near 10 kB."""
-
 DAY_MS = 86_400_000
 
 
@@ -63,63 +55,55 @@ def observe(
 ) -> tuple[AccountState, list[Effect]]:
     """Apply one event. ``thresholds`` is the active policy's (None: no policy, so the
     state, peaks included, is kept up to date but no rule is judged); ``now`` (epoch ms)
-    caps a producer clock that runs ahead when recording the last equity update."""
+    caps a venue clock that runs ahead when recording the last equity update."""
     check_event(event)
     if event.account_id != state.account_id:
         raise AccountMismatchError(state.account_id, event.account_id, event.event_id)
-    if event.event_id in state.seen:
-        return state, []
-    state = replace(state, seen=(*state.seen, event.event_id)[-SEEN_LIMIT:])
     if isinstance(event, Reset):
         return _reset(state, event)
+    if event.sequence <= state.sequence:
+        return state, []
     state = _mark(_roll_day(state, event.event_time), event, now)
-    if state.equity is None or thresholds is None:
+    if thresholds is None:
         return state, []
     return _judge(state, thresholds, event.event_id)
 
 
-def check_stale(state: AccountState, now: int, stale_after_seconds: int) -> bool:
-    """True when the account has open positions and no equity data for the bound."""
+def check_stale(state: AccountState, as_of: int, stale_after_seconds: int) -> bool:
+    """True when the account has open positions and no update in the ``stale_after_seconds``
+    before ``as_of`` — a moment up to which the caller has read all of the account's input
+    (never the time of a worker that is behind: SPEC §3 staleness is the venue's silence,
+    not the reader's lag)."""
     if not state.positions:
         return False
     if state.last_equity_at is None:
         return True
-    return now - state.last_equity_at >= stale_after_seconds * 1000
+    return as_of - state.last_equity_at >= stale_after_seconds * 1000
 
 
 def _roll_day(state: AccountState, event_time: int) -> AccountState:
     day = event_time // DAY_MS
     if state.day is not None and day <= state.day:
-        return state  # same day, or a late event from a day already closed
+        return state  # same day, or a venue clock that stepped back: the day stays
     return replace(state, day=day, day_start_equity=state.equity)
 
 
-def _mark(
-    state: AccountState, event: PositionUpdated | PositionClosed | BalanceUpdated, now: int
-) -> AccountState:
-    positions = dict(state.positions)
-    wallet, wallet_as_of = state.wallet_balance, state.wallet_as_of
-    given: float | None = None
-    if isinstance(event, PositionUpdated):
-        positions[event.symbol] = event.unrealized_pnl
-    elif isinstance(event, PositionClosed):
-        positions.pop(event.symbol, None)
-        already_in_wallet = wallet_as_of is not None and event.event_time <= wallet_as_of
-        if wallet is not None and not already_in_wallet:
-            wallet += event.realized_pnl
-    else:
-        wallet, given = event.wallet_balance, event.equity
-        wallet_as_of = max(event.event_time, wallet_as_of or event.event_time)
-    equity = _equity(wallet, positions, given)
+def _mark(state: AccountState, update: AccountUpdate, now: int) -> AccountState:
+    positions = dict(update.positions)
+    equity = (
+        update.equity
+        if update.equity is not None
+        else update.wallet_balance + sum(positions.values())
+    )
     return replace(
         state,
+        sequence=update.sequence,
+        wallet_balance=update.wallet_balance,
         positions=positions,
-        wallet_balance=wallet,
-        wallet_as_of=wallet_as_of,
         equity=equity,
-        peak_equity=_max(state.peak_equity, equity),
-        day_start_equity=state.day_start_equity if state.day_start_equity is not None else equity,
-        last_equity_at=_max_int(state.last_equity_at, min(event.event_time, now)),
+        peak_equity=equity if state.peak_equity is None else max(state.peak_equity, equity),
+        day_start_equity=equity if state.day_start_equity is None else state.day_start_equity,
+        last_equity_at=_max_int(state.last_equity_at, min(update.event_time, now)),
     )
 
 
@@ -149,6 +133,9 @@ def _judge(
 
 
 def _reset(state: AccountState, event: Reset) -> tuple[AccountState, list[Effect]]:
+    if event.offset <= state.reset_offset:
+        return state, []  # read before: a redelivery
+    state = replace(state, reset_offset=event.offset)
     if not state.latched or event.episode != state.episode:
         return state, []  # a reset of another (or no) episode is ignored, as the schema says
     rebased = state.equity if event.rebase_peak else None
@@ -207,23 +194,11 @@ def _trigger(
     )
 
 
-def _equity(wallet: float | None, positions: dict[str, float], given: float | None) -> float | None:
-    if given is not None:
-        return given
-    return None if wallet is None else wallet + sum(positions.values())
-
-
 def _known(value: float | None) -> float:
     # _judge only runs once equity is known, and from then on peak and day start are too.
     if value is None:
         raise DrawdownError("breaker state has no equity at a breach; this is a bug")
     return value
-
-
-def _max(current: float | None, candidate: float | None) -> float | None:
-    if current is None:
-        return candidate
-    return current if candidate is None else max(current, candidate)
 
 
 def _max_int(current: int | None, candidate: int) -> int:

@@ -23,10 +23,11 @@ class AccountMismatchError(DrawdownError):
 
 
 class InvalidEventError(DrawdownError):
-    """An event carries a value the breaker cannot use (NaN, infinity, negative time)."""
+    """An event carries a value the breaker cannot use (NaN, infinity, a negative time, a
+    sequence below 1)."""
 
     def __init__(self, event_id: str, field: str, value: object) -> None:
-        super().__init__(f"event {event_id}: {field}={value!r} is not a finite number")
+        super().__init__(f"event {event_id}: {field}={value!r} is out of range")
         self.event_id = event_id
         self.field = field
         self.value = value

@@ -53,12 +53,20 @@ class Thresholds:
 class AccountState:
     """Everything the breaker knows about one account.
 
-    ``episode`` is the current breach episode, starting at 1; ``latched`` says whether it
-    has tripped. ``day`` is the UTC day number (epoch ms // 86 400 000). ``seen`` holds the
-    last event ids, newest last, so that a redelivered event changes nothing.
+    ``sequence`` is the venue sequence of the last ``account.updated`` applied (0: none):
+    an update at or below it is a duplicate, a replay or a stale resend and changes
+    nothing — deduplication is this high-water mark, not a list of event ids, so the state
+    stays the same size however many events an account has. ``positions`` maps each open
+    position's symbol to its unrealized PnL, as of that update. ``episode`` is the current
+    breach episode, starting at 1; ``latched`` says whether it has tripped. ``day`` is the
+    UTC day number (epoch ms // 86 400 000). ``last_equity_at`` is the venue time of the
+    last update (capped at the worker's clock), which staleness is judged from.
+    ``reset_offset`` is the Kafka offset of the last operator reset read (-1: none): the
+    resets' own high-water mark.
     """
 
     account_id: str
+    sequence: int = 0
     wallet_balance: float | None = None
     positions: Mapping[str, float] = field(default_factory=dict)
     equity: float | None = None
@@ -70,10 +78,7 @@ class AccountState:
     breaches: Mapping[BreachRule, int] = field(default_factory=lambda: _NO_BREACHES)
     warned: frozenset[BreachRule] = frozenset()
     last_equity_at: int | None = None
-    seen: tuple[str, ...] = ()
-    wallet_as_of: int | None = None
-    """Event time of the ``balance.updated`` that set the wallet: a close stamped no later
-    is already in it (the venue sends both; Kafka does not order the two topics)."""
+    reset_offset: int = -1
 
     @property
     def latched_episode(self) -> int:

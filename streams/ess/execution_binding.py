@@ -19,7 +19,7 @@ from typing import Any
 import faust
 
 from schemas.catalogue import ACCOUNT_PARTITIONS, ESS_COMMAND, ORDER_FAILED, TopicNames
-from schemas.enums import EssCommandKind, EssTrigger
+from schemas.enums import EssCommandKind, EssTrigger, ExecutionFailure
 from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import EXECUTION_ERRORS_TABLE
@@ -30,6 +30,10 @@ from streams.ess.execution_errors import ERROR_THRESHOLD, ERROR_WINDOW_MS, Error
 
 log = logging.getLogger(__name__)
 PRODUCER = "hfos-execution-errors"
+NOT_COUNTED = frozenset({ExecutionFailure.NOTHING_TO_REDUCE.value})
+"""Answers that are not execution errors: a reduce-only order for a position the venue had
+just closed is moot, not a venue fault; counting it would push an account to REDUCING for
+a race between a close signal and the venue's own close."""
 
 
 class ExecutionErrorBinding:
@@ -55,6 +59,8 @@ class ExecutionErrorBinding:
 
     async def _handle(self, item: Decoded) -> None:
         value = item.value
+        if value["reason"] in NOT_COUNTED:
+            return
         account = str(value["account_id"])
         env = value["envelope"]
         event_id, at = str(env["event_id"]), int(env["event_time"])

@@ -33,9 +33,11 @@ DAY_MS = 86_400_000
 
 def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
     """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command (the
-    one write path of SPEC §2) and order.failed (the source of SPEC §4's execution-error
-    trigger)."""
-    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | {"policy.command", "order.failed"}
+    one write path of SPEC §2), order.failed (the source of SPEC §4's execution-error
+    trigger) and account.updated (the venue's ordered account stream, SPEC §1's delivery
+    order)."""
+    extra = {"policy.command", "order.failed", "account.updated"}
+    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | extra
 
 
 @pytest.mark.parametrize("spec", TOPICS, ids=lambda spec: spec.name)
@@ -47,7 +49,7 @@ def test_topic_when_catalogued_then_its_value_schema_exists(spec: catalogue.Topi
 def test_account_topics_when_compared_then_share_one_partition_count() -> None:
     """Co-partitioning: every account-keyed topic has ACCOUNT_PARTITIONS partitions."""
     account = [spec for spec in TOPICS if spec.key == "account"]
-    assert len(account) == 10
+    assert len(account) == 11
     assert {spec.partitions for spec in account} == {ACCOUNT_PARTITIONS}
 
 

@@ -34,12 +34,15 @@ def test_check_when_nothing_changed_then_every_schema_checked_and_ok(avro_dir: P
 
 
 def test_check_when_enum_symbol_removed_then_fails_at_using_topics(avro_dir: Path) -> None:
-    """Removing EMERGENCY from ExitReason breaks position.closed and the enum itself."""
+    """Removing EMERGENCY from ExitReason breaks the enum, position.closed, and the closed
+    positions of account.updated (and their record type)."""
     _edit(avro_dir / "exit_reason.avsc", ',\n    "EMERGENCY"', "")
     report = check_against_ref("HEAD", avro_dir)
     assert not report.ok
     assert {issue.path for issue in report.incompatibilities} == {
         "hfos.ExitReason",
+        "hfos.ClosedPosition.exit_reason",
+        "account.updated.closed[].exit_reason",
         "position.closed.exit_reason",
     }
 

@@ -27,7 +27,7 @@ LONGS = st.integers(-(1 << 63), (1 << 63) - 1)
 INTS = st.integers(-(1 << 31), (1 << 31) - 1)
 
 
-def _records(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:  # noqa: C901, PLR0911
+def _records(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:  # noqa: C901, PLR0911, PLR0912
     if isinstance(schema, list):
         return st.one_of(*(_records(branch, named) for branch in schema))
     if isinstance(schema, str) and schema in named:
@@ -52,6 +52,8 @@ def _records(schema: Any, named: dict[str, Any]) -> st.SearchStrategy[Any]:  # n
         return st.sampled_from(schema["symbols"])
     if kind == "map":
         return st.dictionaries(st.text(max_size=8), _records(schema["values"], named), max_size=4)
+    if kind == "array":
+        return st.lists(_records(schema["items"], named), max_size=4)
     if kind == "record":
         named[schema["name"]] = schema
         return st.fixed_dictionaries(

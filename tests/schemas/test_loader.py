@@ -32,10 +32,12 @@ RECORD = json.dumps(
 
 
 def test_shipped_schemas_when_loaded_then_events_envelope_and_enums_are_all_there() -> None:
-    """One event record per catalogue topic, the envelope and the enums of schemas.enums
-    load from schemas/avro."""
+    """One event record per catalogue topic, the envelope, the records nested in
+    account.updated and the enums of schemas.enums load from schemas/avro."""
     names = schema_names()
-    assert len(names) == len(TOPICS) + 1 + len(STR_ENUMS)
+    nested = {"hfos.OpenPosition", "hfos.ClosedPosition"}
+    assert nested <= set(names)
+    assert len(names) == len(TOPICS) + 1 + len(nested) + len(STR_ENUMS)
     assert "hfos.Envelope" in names
 
 

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from schemas.catalogue import BALANCE_UPDATED, ORDER_REQUESTED, POSITION_UPDATED, TopicNames
+from schemas.catalogue import ACCOUNT_UPDATED, ORDER_REQUESTED, POSITION_UPDATED, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
-from services.exchange.rebuild import ORDER_HEADER, header
 from services.localstack.process import is_running
 from services.testing import Servers
 from services.testing.kafka import read_topic
@@ -131,8 +130,9 @@ def test_up_when_run_for_a_duration_then_every_part_starts_and_stops_and_the_loo
         for r in read_topic(committed, orders.topic, 1, timeout=30, settle=1)
     }
     assert order_ids
-    balances = read_topic(committed, names.name(BALANCE_UPDATED), 1, timeout=30, settle=1)
-    filled = {header(r.headers, ORDER_HEADER) for r in balances} - {None}
+    accounts = contract(ACCOUNT_UPDATED, names)
+    snapshots = read_topic(committed, accounts.topic, 1, timeout=30, settle=1)
+    filled = {serde.decode(accounts, r.value)["order_id"] for r in snapshots} - {None}
     assert filled & order_ids, "no order.requested of the session was filled by the exchange"
     assert read_topic(committed, names.name(POSITION_UPDATED), 1, timeout=30)
 

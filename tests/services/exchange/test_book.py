@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from schemas.enums import ExitReason, OrderSide, PositionSide
+from schemas.enums import AccountUpdateReason, ExitReason, OrderSide, PositionSide
 from services.exchange import (
     BalanceUpdate,
     FillKind,
@@ -15,12 +15,18 @@ from services.exchange import (
     PositionClose,
     PositionUpdate,
 )
-from services.exchange.effects import fill_balance_id, funding_id, mark_position_id
+from services.exchange.effects import (
+    AccountSnapshot,
+    fill_balance_id,
+    funding_id,
+    mark_position_id,
+)
 from services.exchange.exceptions import (
     BookConfigError,
     DuplicateOrderError,
     InvalidOrderError,
     InvalidPriceError,
+    NothingToReduceError,
     UnknownAccountError,
 )
 
@@ -65,7 +71,14 @@ def test_fund_when_new_account_then_one_balance_with_equity_and_second_fund_does
     first = book.fund("acc", 10_000.0)
     second = book.fund("acc", 5_000.0)
 
-    assert first == [BalanceUpdate(funding_id("acc"), "acc", 10_000.0, 10_000.0)]
+    balance, snapshot = first
+    assert balance == BalanceUpdate(funding_id("acc"), "acc", 10_000.0, 10_000.0)
+    assert isinstance(snapshot, AccountSnapshot)
+    assert (snapshot.sequence, snapshot.reason, snapshot.positions) == (
+        1,
+        AccountUpdateReason.FUNDING,
+        (),
+    )
     assert second == []
     assert book.wallet("acc") == 10_000.0
 
@@ -77,7 +90,7 @@ def test_fill_when_flat_then_position_opened_and_balance_carries_order_id() -> N
     fill = book.fill(buy, 100.0)
 
     assert fill.kind is FillKind.OPENED
-    position, balance = fill.effects
+    position, balance, snapshot = fill.effects
     assert isinstance(position, PositionUpdate)
     assert (position.side, position.quantity, position.entry_price) == (
         PositionSide.LONG,
@@ -88,6 +101,13 @@ def test_fill_when_flat_then_position_opened_and_balance_carries_order_id() -> N
     assert balance == BalanceUpdate(
         fill_balance_id(buy.order_id), "acc", 10_000.0, 10_000.0, buy.order_id
     )
+    assert isinstance(snapshot, AccountSnapshot)
+    assert (snapshot.sequence, snapshot.order_id, snapshot.reason) == (
+        2,
+        buy.order_id,
+        AccountUpdateReason.FILL,
+    )
+    assert [symbol for symbol, _ in snapshot.positions] == ["BTC"]
 
 
 def test_fill_when_increasing_then_entry_is_size_weighted_average() -> None:
@@ -111,7 +131,7 @@ def test_fill_when_closing_then_position_closed_realizes_pnl_into_wallet_and_equ
     fill = book.fill(order(OrderSide.SELL, 2.0, reduce_only=True), 110.0)
 
     assert fill.kind is FillKind.CLOSED
-    closed, balance = fill.effects
+    closed, balance, snapshot = fill.effects
     assert isinstance(closed, PositionClose)
     assert (closed.side, closed.quantity, closed.exit_price) == (PositionSide.LONG, 2.0, 110.0)
     assert closed.realized_pnl == pytest.approx(20.0)
@@ -121,6 +141,9 @@ def test_fill_when_closing_then_position_closed_realizes_pnl_into_wallet_and_equ
     assert balance.wallet_balance == pytest.approx(10_020.0)
     assert balance.equity == pytest.approx(10_020.0)
     assert book.holding("acc", "BTC") is None
+    assert isinstance(snapshot, AccountSnapshot)
+    assert (snapshot.positions, snapshot.closed) == ((), (closed,))
+    assert snapshot.wallet_balance == pytest.approx(10_020.0)
 
 
 def test_fill_when_reducing_part_then_no_close_and_wallet_gets_realized_part() -> None:
@@ -149,7 +172,7 @@ def test_fill_when_order_exceeds_position_then_flip_is_close_then_open_at_fill_p
     fill = book.fill(order(OrderSide.SELL, 3.0, leverage=2.0), 90.0)
 
     assert fill.kind is FillKind.FLIPPED
-    closed, opened, balance = fill.effects
+    closed, opened, balance, _snapshot = fill.effects
     assert isinstance(closed, PositionClose)
     assert isinstance(opened, PositionUpdate)
     assert isinstance(balance, BalanceUpdate)
@@ -160,18 +183,18 @@ def test_fill_when_order_exceeds_position_then_flip_is_close_then_open_at_fill_p
 
 
 @pytest.mark.parametrize(("held", "side"), [(0.0, OrderSide.SELL), (2.0, OrderSide.BUY)])
-def test_fill_when_reduce_only_cannot_reduce_then_nothing_changes_but_balance_marks_order(
+def test_fill_when_reduce_only_cannot_reduce_then_refused_as_nothing_to_reduce_and_handled(
     held: float, side: OrderSide
 ) -> None:
+    """Issue 12.4: such an order is answered (order.failed), never reported as a fill."""
     book = funded()
     if held:
         book.fill(order(OrderSide.BUY, held), 100.0)
     reduce = order(side, 1.0, reduce_only=True)
 
-    fill = book.fill(reduce, 105.0)
+    with pytest.raises(NothingToReduceError):
+        book.fill(reduce, 105.0)
 
-    assert fill.kind is FillKind.NOTHING
-    assert [type(e) for e in fill.effects] == [BalanceUpdate]
     assert book.is_filled(reduce.order_id)
     position = book.holding("acc", "BTC")
     assert (position.quantity if position else 0.0) == held
@@ -249,12 +272,14 @@ def test_revalue_when_price_moves_then_each_holder_marked_and_equity_moves() -> 
 
     effects = book.revalue("BTC", 90.0, "p-1")
 
-    position, balance = effects
+    position, balance, snapshot = effects
     assert isinstance(position, PositionUpdate)
     assert position.event_id == mark_position_id("acc", "BTC", "p-1")
     assert (position.mark_price, position.unrealized_pnl) == (90.0, -20.0)
     assert balance == BalanceUpdate(balance.event_id, "acc", 10_000.0, 9_980.0)
     assert book.price("BTC") == 90.0
+    assert isinstance(snapshot, AccountSnapshot)
+    assert (snapshot.reason, snapshot.equity) == (AccountUpdateReason.MARK, 9_980.0)
 
 
 def test_revalue_when_replayed_then_same_ids() -> None:

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from schemas.catalogue import BALANCE_UPDATED, POSITION_CLOSED, POSITION_UPDATED
+from schemas.catalogue import ACCOUNT_UPDATED, BALANCE_UPDATED, POSITION_CLOSED, POSITION_UPDATED
+from schemas.contracts import contract
 from schemas.enums import OrderSide
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.cli.exchange import READY
 from services.exchange import Order, PaperBook
-from services.exchange.rebuild import ORDER_HEADER, header
 from services.exchange.replay import read_own_output
 from services.testing import Servers
 from services.testing.exchange import start_exchange, wait_for_log
@@ -131,10 +131,11 @@ def test_exchange_when_killed_inside_and_between_transactions_then_every_order_f
     assert first_fills == Counter(first_ids)
     assert fills == Counter(first_ids + second_ids)  # each order exactly once
     everything = {**venue.kafka, "isolation.level": "read_uncommitted"}
-    raw = read_topic(everything, venue.names.name(BALANCE_UPDATED), 1, timeout=10, settle=1)
-    written = Counter(header(r.headers, ORDER_HEADER) for r in raw)
+    raw = read_topic(everything, venue.names.name(ACCOUNT_UPDATED), 1, timeout=10, settle=1)
+    target = contract(ACCOUNT_UPDATED, venue.names)
+    written = Counter(venue.serde.decode(target, r.value)["order_id"] for r in raw)
     assert any(written[order_id] > 1 for order_id in first_ids)  # the aborted batch existed
-    for spec in (POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED):
+    for spec in (ACCOUNT_UPDATED, POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED):
         ids = [out.event_id for out in venue.read(spec, 1)]
         assert len(ids) == len(set(ids)), spec.name
     rebuilt = read_own_output(venue.kafka, venue.names, venue.serde).book(0.0)

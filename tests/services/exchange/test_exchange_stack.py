@@ -10,6 +10,7 @@ import pytest
 
 from schemas import dlq
 from schemas.catalogue import (
+    ACCOUNT_UPDATED,
     BALANCE_UPDATED,
     ORDER_FAILED,
     ORDER_REQUESTED,
@@ -104,7 +105,7 @@ def test_exchange_when_position_closed_then_realized_pnl_and_balance_equity_matc
     assert closed.value["realized_pnl"] == pytest.approx(30.0)
     assert (closed.value["exit_reason"], closed.value["order_id"]) == ("SIGNAL", close_id)
     last = venue.read(BALANCE_UPDATED, 4)[-1]
-    assert last.order_id == close_id
+    assert last.event_id == fill_balance_id(close_id)
     assert last.value["wallet_balance"] == pytest.approx(10_030.0)
     assert last.value["equity"] == pytest.approx(10_030.0)
 
@@ -127,11 +128,12 @@ def test_exchange_when_price_moves_then_holders_revalued_and_others_untouched(
     balance = venue.read(BALANCE_UPDATED, 4)[-1]
     assert balance.event_id == mark_balance_id("acc-1", "BTCUSDT", price_id)
     assert (balance.value["wallet_balance"], balance.value["equity"]) == (10_000.0, 9_988.0)
-    assert [b.value["account_id"] for b in venue.read(BALANCE_UPDATED, 4)] == [
+    # two fundings, acc-1's fill, acc-1's mark; acc-2 holds nothing and is not revalued
+    assert sorted(b.value["account_id"] for b in venue.read(BALANCE_UPDATED, 4)) == [
+        "acc-1",
+        "acc-1",
         "acc-1",
         "acc-2",
-        "acc-1",
-        "acc-1",
     ]
 
 
@@ -191,9 +193,56 @@ def test_exchange_when_record_bad_then_dead_lettered_and_next_order_filled(
     assert fills == {good: 1}
     letters = read_committed(venue.kafka, venue.names.dlq(ORDER_REQUESTED), 2)
     reasons = [dlq.read(letter.headers) for letter in letters]
-    assert sorted(r.error_type for r in reasons) == ["FramingError", "InvalidOrderError"]
+    assert sorted(r.error_type for r in reasons) == ["FramingError", "InvalidEventError"]
     assert all(r.source_topic == orders for r in reasons)
-    invalid = next(r for r in reasons if r.error_type == "InvalidOrderError")
-    assert bad in invalid.error_message
-    assert "quantity" in invalid.error_message
+    invalid = next(r for r in reasons if r.error_type == "InvalidEventError")
+    assert "quantity: a quantity must be above 0, got -1.0" in invalid.error_message
+    assert bad != good
     assert any(letter.value == b"not avro" for letter in letters)
+
+
+def test_exchange_when_account_changes_then_one_numbered_snapshot_per_change(
+    venue: Venue,
+) -> None:
+    """account.updated: the whole account after each change, sequence 1, 2, 3, ..."""
+    venue.start("acc-1")
+    venue.price("BTCUSDT", 100.0)
+    opened = venue.order("acc-1", "BTCUSDT", "BUY", 2.0, 100.0)
+    venue.fills(1)
+    venue.price("BTCUSDT", 110.0)
+    closed = venue.order("acc-1", "BTCUSDT", "SELL", 2.0, 110.0, reduce_only=True)
+    venue.fills(2)
+
+    snapshots = [s.value for s in venue.read(ACCOUNT_UPDATED, 4)]
+    assert [(s["sequence"], s["reason"]) for s in snapshots] == [
+        (1, "FUNDING"),
+        (2, "FILL"),
+        (3, "MARK"),
+        (4, "FILL"),
+    ]
+    assert [s["order_id"] for s in snapshots] == [None, opened, None, closed]
+    assert [[p["symbol"] for p in s["positions"]] for s in snapshots] == [
+        [],
+        ["BTCUSDT"],
+        ["BTCUSDT"],
+        [],
+    ]
+    assert snapshots[2]["positions"][0]["unrealized_pnl"] == pytest.approx(20.0)
+    assert [c["realized_pnl"] for c in snapshots[3]["closed"]] == [pytest.approx(20.0)]
+    assert snapshots[3]["wallet_balance"] == pytest.approx(10_020.0)
+
+
+def test_exchange_when_reduce_only_order_has_nothing_to_reduce_then_failed_not_filled(
+    venue: Venue,
+) -> None:
+    """Issue 12.4: a reduce-only SELL for a position that no longer exists was ignored
+    (and counted as a fill by hfos up); the venue answers it on order.failed."""
+    venue.start("acc-1")
+    venue.price("BTCUSDT", 100.0)
+
+    moot = venue.order("acc-1", "BTCUSDT", "SELL", 1.0, 100.0, reduce_only=True)
+    marker = venue.order("acc-1", "BTCUSDT", "BUY", 1.0, 100.0)
+
+    assert venue.fills(1) == {marker: 1}
+    [failed] = venue.read(ORDER_FAILED, 1)
+    assert (failed.value["order_id"], failed.value["reason"]) == (moot, "NOTHING_TO_REDUCE")

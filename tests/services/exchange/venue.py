@@ -14,6 +14,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 
 from schemas.catalogue import (
+    ACCOUNT_UPDATED,
     BALANCE_UPDATED,
     MARKET_PRICE,
     ORDER_REQUESTED,
@@ -28,21 +29,20 @@ from schemas.examples import example_record
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
-from services.exchange.rebuild import ORDER_HEADER, SEQ_HEADER, header
 from services.exchange.service import DEFAULT_INSTANCE, ExchangeConfig, PaperExchange
 from services.testing import Servers
 from services.testing.exchange import read_committed
 
-OUTPUTS = (POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED)
+OUTPUTS = (ACCOUNT_UPDATED, POSITION_UPDATED, POSITION_CLOSED, BALANCE_UPDATED)
 
 
 @dataclass(frozen=True)
 class Out:
-    """One output record of the exchange, decoded, with its headers."""
+    """One output record of the exchange, decoded, and where it sits in Kafka."""
 
     value: dict[str, Any]
-    seq: int
-    order_id: str | None
+    partition: int
+    offset: int
 
     @property
     def event_id(self) -> str:
@@ -154,23 +154,24 @@ class Venue:
     # -- outputs --------------------------------------------------------------------------
 
     def read(self, spec: TopicSpec, expected: int, timeout: float = 30.0) -> list[Out]:
-        """The exchange's committed records of ``spec`` (at least ``expected``), by seq."""
+        """The exchange's committed records of ``spec`` (at least ``expected``), in the
+        order the exchange wrote them: its event time, then Kafka's order (an account's
+        records are on one partition)."""
         target = contract(spec, self.names)
         raw = read_committed(self.kafka, target.topic, expected, timeout)
-        found = [
-            Out(
-                self.serde.decode(target, r.value),
-                int(header(r.headers, SEQ_HEADER) or -1),
-                header(r.headers, ORDER_HEADER),
-            )
-            for r in raw
-        ]
-        return sorted(found, key=lambda out: out.seq)
+        found = [Out(self.serde.decode(target, r.value), r.partition, r.offset) for r in raw]
+        return sorted(
+            found, key=lambda o: (o.value["envelope"]["event_time"], o.partition, o.offset)
+        )
 
     def fills(self, expected: int, timeout: float = 30.0) -> Counter[str]:
-        """How many fill balances each order id has (each must have exactly one)."""
-        balances = self.read(BALANCE_UPDATED, expected, timeout)
+        """How many FILL snapshots each order id has (each must have exactly one)."""
+        snapshots = self.read(ACCOUNT_UPDATED, expected, timeout)
         deadline = time.monotonic() + timeout
-        while sum(1 for b in balances if b.order_id) < expected and time.monotonic() < deadline:
-            balances = self.read(BALANCE_UPDATED, len(balances) + 1, 1.0)
-        return Counter(b.order_id for b in balances if b.order_id)
+        while len(_fills(snapshots)) < expected and time.monotonic() < deadline:
+            snapshots = self.read(ACCOUNT_UPDATED, len(snapshots) + 1, 1.0)
+        return Counter(_fills(snapshots))
+
+
+def _fills(snapshots: list[Out]) -> list[str]:
+    return [str(s.value["order_id"]) for s in snapshots if s.value["reason"] == "FILL"]

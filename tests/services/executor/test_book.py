@@ -29,15 +29,36 @@ def _signal(**overrides: Any) -> dict[str, Any]:
     return {**record, **overrides}
 
 
-def _position(side: str, quantity: float, cause: str | None = None) -> dict[str, Any]:
+def _snapshot(
+    sequence: int,
+    *positions: tuple[str, str, float],
+    wallet: float = 1_000.0,
+    equity: float | None = None,
+    order_id: str | None = None,
+) -> dict[str, Any]:
+    """An ``account.updated`` of a1 listing ``positions`` (symbol, side, quantity)."""
     return {
-        "envelope": {"causation_id": cause},
         "account_id": "a1",
-        "symbol": "BTC",
-        "side": side,
-        "quantity": quantity,
-        "mark_price": 100.0,
+        "sequence": sequence,
+        "reason": "FILL" if order_id else "MARK",
+        "wallet_balance": wallet,
+        "equity": equity,
+        "positions": [
+            {
+                "symbol": symbol,
+                "side": side,
+                "quantity": quantity,
+                "mark_price": 100.0,
+                "unrealized_pnl": 5.0,
+            }
+            for symbol, side, quantity in positions
+        ],
+        "order_id": order_id,
     }
+
+
+def _position(side: str, quantity: float, cause: str | None = None) -> dict[str, Any]:
+    return _snapshot(1, ("BTC", side, quantity), order_id=cause)
 
 
 def _accepted(order_id: str, symbol: str, at: int, reduce_only: bool = False) -> dict[str, Any]:
@@ -54,18 +75,28 @@ def _accepted(order_id: str, symbol: str, at: int, reduce_only: bool = False) ->
 
 def test_accounts_when_positions_change_then_signed_and_closed() -> None:
     accounts = AccountBook()
-    accounts.apply_position_updated(_position("SHORT", 2.0))
+    accounts.apply_account_update(_snapshot(1, ("BTC", "SHORT", 2.0)))
     assert accounts.signed_positions("a1") == {"BTC": -2.0}
     assert accounts.open_notional("a1") == 200.0
-    accounts.apply_position_closed({"envelope": {}, "account_id": "a1", "symbol": "BTC"})
+    accounts.apply_account_update(_snapshot(2))
     assert accounts.signed_positions("a1") == {}
 
 
-def test_accounts_when_balance_has_no_equity_then_wallet_stands_in() -> None:
+def test_accounts_when_an_older_snapshot_arrives_late_then_a_closed_position_stays_closed() -> None:
+    """Issue 12.4: a position.updated stamped with its close, read after it, kept a closed
+    position open, and the executor sent reduce-only orders for it for a minute."""
     accounts = AccountBook()
-    accounts.apply_balance({"account_id": "a1", "wallet_balance": 900.0, "equity": None})
-    assert accounts.equity["a1"] == 900.0
-    accounts.apply_balance({"account_id": "a1", "wallet_balance": 900.0, "equity": 950.0})
+    opened, closed = _snapshot(1, ("BTC", "LONG", 1.0)), _snapshot(2)
+    accounts.apply_account_update(closed)
+    accounts.apply_account_update(opened)
+    assert accounts.signed_positions("a1") == {}
+
+
+def test_accounts_when_snapshot_has_no_equity_then_wallet_plus_unrealized() -> None:
+    accounts = AccountBook()
+    accounts.apply_account_update(_snapshot(1, ("BTC", "LONG", 1.0), wallet=900.0))
+    assert accounts.equity["a1"] == 905.0
+    accounts.apply_account_update(_snapshot(2, ("BTC", "LONG", 1.0), wallet=900.0, equity=950.0))
     assert accounts.equity["a1"] == 950.0
 
 
@@ -97,7 +128,7 @@ def test_context_when_account_switched_and_strategy_scope_tripped_then_both_appl
 
 def test_record_when_close_without_policy_then_policy_fields_null_and_ids_derived() -> None:
     accounts = AccountBook()
-    accounts.apply_position_updated(_position("LONG", 1.0))
+    accounts.apply_account_update(_position("LONG", 1.0))
     control = ControlState(prices={"BTC": 100.0})
     signal = signal_from_record(_signal())
     context = context_for(
@@ -140,13 +171,13 @@ def test_in_flight_when_order_accepted_then_counted_until_its_fill_is_seen() -> 
     assert accounts.in_flight_for("a1", now=2_000) == {"BTC": 150.0, "ETH": 150.0}
     assert accounts.in_flight_for("a2", now=2_000) == {}
 
-    accounts.apply_position_updated(_position("LONG", 1.5, cause="o1"))
+    accounts.apply_account_update(_position("LONG", 1.5, cause="o1"))
     assert accounts.in_flight_for("a1", now=2_000) == {"ETH": 150.0}
 
 
 def test_in_flight_when_fill_replayed_before_its_order_then_order_not_counted() -> None:
     accounts = AccountBook()  # after a restart the two topics replay in any order
-    accounts.apply_position_updated(_position("LONG", 1.5, cause="o1"))
+    accounts.apply_account_update(_position("LONG", 1.5, cause="o1"))
     accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
     assert accounts.in_flight_for("a1", now=2_000) == {}
 

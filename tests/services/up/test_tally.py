@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
+    ACCOUNT_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_STATE,
     ORDER_FAILED,
@@ -35,20 +35,31 @@ def test_tally_when_decisions_folded_then_line_counts_them_by_reason() -> None:
     assert "signals 3 | orders 1 | rejected 2 (COOLDOWN 2) | fills 0 | failed 1" in line
 
 
-def test_tally_when_balance_is_a_fill_then_fills_count_it_and_equity_shows_the_latest() -> None:
+def _account(reason: str, wallet: float, equity: float | None) -> dict[str, object]:
+    return {"account_id": "a", "reason": reason, "wallet_balance": wallet, "equity": equity}
+
+
+def test_tally_when_account_update_is_a_fill_then_fills_count_it_and_equity_is_latest() -> None:
     tally = Tally()
-    tally.apply(BALANCE_UPDATED.name, {"account_id": "a", "wallet_balance": 10.0, "equity": None})
-    tally.apply(
-        BALANCE_UPDATED.name, {"account_id": "a", "wallet_balance": 9.0, "equity": 12.5}, fill=True
-    )
+    tally.apply(ACCOUNT_UPDATED.name, _account("FUNDING", 10.0, None))
+    tally.apply(ACCOUNT_UPDATED.name, _account("FILL", 9.0, 12.5))
+    tally.apply(ACCOUNT_UPDATED.name, _account("MARK", 9.0, 12.0))
 
     assert tally.fills == 1
-    assert tally.equity == {"a": 12.5}
+    assert tally.equity == {"a": 12.0}
+
+
+def test_tally_when_order_failed_then_a_failure_not_a_fill() -> None:
+    """Issue 12.4: orders the venue ignored were counted as fills (6 of 11 in a session)."""
+    tally = Tally()
+    tally.apply(ORDER_FAILED.name, {"reason": "NOTHING_TO_REDUCE"})
+
+    assert (tally.fills, tally.failed) == (0, 1)
 
 
 def test_tally_when_equity_is_null_then_wallet_balance_shown() -> None:
     tally = Tally()
-    tally.apply(BALANCE_UPDATED.name, {"account_id": "a", "wallet_balance": 10.0, "equity": None})
+    tally.apply(ACCOUNT_UPDATED.name, _account("FUNDING", 10.0, None))
 
     assert tally.equity == {"a": 10.0}
 

@@ -12,7 +12,7 @@ from streams.drawdown import (
     DAY_MS,
     AccountMismatchError,
     AccountState,
-    BalanceUpdated,
+    AccountUpdate,
     BreachTriggered,
     DrawdownEvent,
     Effect,
@@ -69,10 +69,8 @@ def test_observe_when_balance_gives_equity_then_that_equity_is_used(acc: Account
     assert state.equity == 990.0
 
 
-def test_observe_when_no_balance_yet_then_equity_unknown_and_no_effect(acc: AccountEvents) -> None:
-    state, effects = run([acc.position("BTC", -900.0)])
-    assert state.equity is None
-    assert effects == []
+def test_observe_when_nothing_applied_yet_then_equity_unknown() -> None:
+    assert AccountState("acc-1").equity is None
 
 
 def test_observe_when_equity_rises_then_peak_follows(acc: AccountEvents) -> None:
@@ -84,8 +82,9 @@ def test_observe_when_equity_rises_then_peak_follows(acc: AccountEvents) -> None
 def test_observe_when_drawdown_exceeds_limit_then_one_trigger_with_its_numbers(
     acc: AccountEvents,
 ) -> None:
+    funded = acc.balance(1000.0)
     tipping = acc.position("BTC", -101.0)
-    _, effects = run([acc.balance(1000.0), tipping])
+    _, effects = run([funded, tipping])
     (trigger,) = triggers(effects)
     assert trigger.breach_id == "acc-1:MAX_DRAWDOWN:1"
     assert (trigger.rule, trigger.episode, trigger.threshold) == (BreachRule.MAX_DRAWDOWN, 1, 0.10)
@@ -187,7 +186,20 @@ def test_observe_when_event_is_duplicate_then_nothing_changes(acc: AccountEvents
     assert again is state
 
 
-def test_observe_when_position_closes_then_realized_pnl_moves_to_wallet(acc: AccountEvents) -> None:
+def test_observe_when_older_sequence_arrives_late_then_ignored(acc: AccountEvents) -> None:
+    """A stale resend (or a replay) never puts back a position the venue closed."""
+    funded = acc.balance(1000.0)
+    opened = acc.position("BTC", 150.0)
+    closed = acc.close("BTC", 150.0)
+    state, _ = run([funded, opened, closed])
+    again, effects = observe(state, opened, NORMAL, opened.event_time)
+    assert (again, effects) == (state, [])
+    assert again.positions == {}
+
+
+def test_observe_when_position_closes_then_realized_pnl_is_in_the_wallet(
+    acc: AccountEvents,
+) -> None:
     opened = [acc.balance(1000.0), acc.position("BTC", 150.0)]
     acc.clock.advance(1.0)
     state, effects = run([*opened, acc.close("BTC", 150.0)])
@@ -195,28 +207,13 @@ def test_observe_when_position_closes_then_realized_pnl_moves_to_wallet(acc: Acc
     assert effects == []
 
 
-def test_observe_when_venue_balance_overtakes_its_close_then_pnl_counted_once(
+def test_observe_when_snapshot_lists_positions_then_the_unlisted_are_closed(
     acc: AccountEvents,
 ) -> None:
-    opened = [acc.balance(1000.0), acc.position("BTC", 150.0)]
-    acc.clock.advance(1.0)
-    # the venue's close and its balance (which already holds the realized PnL) are stamped
-    # together; the balance is read first
-    close, balance = acc.close("BTC", 150.0), acc.balance(1150.0, equity=1150.0)
-    state, _ = run([*opened, balance, close])
-    assert (state.wallet_balance, state.equity) == (1150.0, 1150.0)
-
-
-def test_observe_when_venue_balance_follows_a_close_then_wallet_set_absolutely(
-    acc: AccountEvents,
-) -> None:
-    events: list[DrawdownEvent] = [
-        acc.balance(1000.0),
-        acc.position("BTC", 150.0),
-        acc.close("BTC", 150.0),
-    ]
-    state, _ = run([*events, acc.balance(1149.0)])
-    assert state.equity == 1149.0
+    state, _ = run([acc.balance(1000.0), acc.position("BTC", 10.0), acc.position("ETH", -4.0)])
+    only_eth = AccountUpdate("e-x", acc.clock.now(), "acc-1", 99, 1000.0, None, {"ETH": -2.0})
+    state, _ = observe(state, only_eth, NORMAL, acc.clock.now())
+    assert (state.positions, state.equity, state.sequence) == ({"ETH": -2.0}, 998.0, 99)
 
 
 def test_reset_when_latched_episode_named_then_new_episode_starts(acc: AccountEvents) -> None:
@@ -252,6 +249,18 @@ def test_reset_when_other_episode_named_then_ignored(acc: AccountEvents, episode
     assert (state.latched, state.episode) == (True, 1)
 
 
+def test_reset_when_read_before_its_episode_tripped_and_replayed_after_then_still_latched(
+    acc: AccountEvents,
+) -> None:
+    """A replay after a crash reads the reset topic and the account topic in another
+    interleaving: a reset that found episode 1 not yet tripped must not end it later."""
+    early = acc.reset(1)
+    state, _ = run([early, acc.balance(1000.0), acc.balance(800.0)])
+    assert state.latched
+    replayed, effects = observe(state, early, NORMAL, acc.clock.now())
+    assert (replayed.latched, replayed.episode, effects) == (True, 1, [])
+
+
 def test_reset_when_not_latched_then_ignored(acc: AccountEvents) -> None:
     state, effects = run([acc.balance(1000.0), acc.reset(1, rebase_peak=True)])
     assert effects == []
@@ -283,7 +292,7 @@ def test_observe_when_late_event_from_previous_day_then_day_not_rolled_back(
 ) -> None:
     acc.clock.advance(ms=DAY_MS)
     state, _ = run([acc.balance(1000.0)])
-    late = BalanceUpdated("late-1", acc.clock.now() - DAY_MS, "acc-1", 990.0)
+    late = AccountUpdate("late-1", acc.clock.now() - DAY_MS, "acc-1", 100, 990.0)
     state, _ = run([late], state=state)
     assert (state.day, state.day_start_equity) == (acc.clock.now() // DAY_MS, 1000.0)
 
@@ -309,11 +318,21 @@ def test_observe_when_event_for_other_account_then_refused(acc: AccountEvents) -
     assert (raised.value.expected, raised.value.actual) == ("acc-2", "acc-1")
 
 
-def test_observe_when_money_not_finite_then_refused_naming_field() -> None:
-    event = BalanceUpdated("e-1", 0, "acc-1", math.nan)
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        (AccountUpdate("e-1", 0, "acc-1", 1, math.nan), "wallet_balance"),
+        (AccountUpdate("e-2", 0, "acc-1", 1, 1.0, math.inf), "equity"),
+        (AccountUpdate("e-3", 0, "acc-1", 1, 1.0, None, {"BTC": math.nan}), "positions.BTC"),
+        (AccountUpdate("e-4", 0, "acc-1", 0, 1.0), "sequence"),
+    ],
+)
+def test_observe_when_money_not_finite_or_sequence_below_one_then_refused_naming_field(
+    event: AccountUpdate, field: str
+) -> None:
     with pytest.raises(InvalidEventError) as raised:
         observe(AccountState("acc-1"), event, NORMAL, 0)
-    assert raised.value.field == "wallet_balance"
+    assert raised.value.field == field
 
 
 def test_check_stale_when_no_positions_then_never_stale(acc: AccountEvents) -> None:

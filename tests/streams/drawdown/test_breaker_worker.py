@@ -15,14 +15,12 @@ from click.testing import CliRunner
 from confluent_kafka.admin import AdminClient
 
 from schemas.catalogue import (
-    BALANCE_UPDATED,
     CIRCUIT_BREAKER_TRIGGERED,
     ESS_COMMAND,
     RISK_WARNING,
     TopicNames,
 )
 from schemas.contracts import contract
-from schemas.envelope import envelope
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
@@ -30,6 +28,7 @@ from services.cli.main import cli
 from services.policy.view import PolicyView
 from services.testing import Servers
 from services.testing.kafka import read_topic
+from services.testing.venue import Venue
 from services.testing.workers import running_worker, stop_worker
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
@@ -46,16 +45,11 @@ class Bench:
         self.env = {**stack.environ(), "HFOS_TOPIC_PREFIX": self.names.prefix}
         self.app_id = f"{self.names.prefix}streams"
         provision(AdminClient({"bootstrap.servers": stack.kafka}), self.names.specs())
+        self.venue = Venue(producer, self.names)
 
-    def balance(self, account: str, wallet: float, event_id: str | None = None) -> str:
-        event = envelope("test", int(time.time() * 1000), event_id=event_id)
-        self.producer.send(
-            contract(BALANCE_UPDATED, self.names),
-            account,
-            {"envelope": event, "account_id": account, "wallet_balance": wallet, "equity": None},
-        )
-        assert self.producer.flush(30) == 0
-        return str(event["event_id"])
+    def balance(self, account: str, wallet: float) -> dict[str, Any]:
+        """The venue reports ``account``'s wallet at ``wallet``; its account.updated."""
+        return self.venue.balance(account, wallet)
 
     def triggers(self, expected: int, settle: float = 3.0) -> list[dict[str, Any]]:
         """At least ``expected`` triggers (waiting up to 60 s for them), plus whatever
@@ -163,13 +157,13 @@ def test_breaker_when_input_duplicated_then_no_second_trigger_and_recovery_keeps
         bench.wait_policy(lambda _active: True)
         bench.balance("acc-d", 10_000.0)
         tipping = bench.balance("acc-d", 8_000.0)
-        bench.balance("acc-d", 8_000.0, event_id=tipping)  # redelivered
+        bench.venue.resend(tipping)  # redelivered
         bench.balance("acc-d", 12_000.0)  # recovery never un-latches
         bench.balance("acc-d", 7_000.0)  # still the same episode
         triggers = bench.triggers(1, settle=3.0)
 
     assert len(triggers) == 1
-    assert triggers[0]["tipping_event_id"] == tipping
+    assert triggers[0]["tipping_event_id"] == tipping["envelope"]["event_id"]
 
 
 def test_worker_when_sigkilled_after_breach_then_one_trigger_and_peak_intact(

@@ -13,10 +13,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from schemas.catalogue import ESS_COMMAND, ESS_TRANSITION, POSITION_UPDATED
+from schemas.catalogue import ESS_COMMAND, ESS_TRANSITION
 from schemas.contracts import contract
 from schemas.envelope import envelope
-from schemas.examples import example_record
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.cli.main import cli
@@ -170,16 +169,7 @@ def test_breaker_when_equity_data_goes_stale_then_ess_reduces_the_account(
             == 0
         )
         bench.wait_policy(lambda active: active.values.stale_after_seconds == 2)
-        producer.send(
-            contract(POSITION_UPDATED, bench.names),
-            "acc-s",
-            {
-                **example_record("hfos.PositionUpdated"),
-                "account_id": "acc-s",
-                "envelope": envelope("test", int(time.time() * 1000)),
-            },
-        )
-        assert producer.flush(30) == 0
+        bench.venue.position("acc-s", "BTCUSDT", -5.0)
         reducing = _state(bench, "account:acc-s", lambda s: s["state"] == "REDUCING", 30)
 
     assert reducing["trigger"] == "STALE_DATA"
