@@ -1,0 +1,1 @@
+"""The drawdown breaker seen from outside the stream app (``hfos breaker status``)."""
