@@ -11,6 +11,8 @@ from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
 from services.faust_auth import faust_credentials
+from services.health.probe import Probe
+from services.health.worker import WorkerHealth
 from services.policy.view import PolicyView
 from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
@@ -23,8 +25,14 @@ from streams.policy.cache import PolicyCache
 from streams.watchdog import Watchdog
 
 
-def build_app(settings: Settings, app_id: str | None = None, store: str = "memory://") -> faust.App:
-    """The Faust app of one hfos deployment (its topic prefix picks the topics)."""
+def build_app(
+    settings: Settings,
+    app_id: str | None = None,
+    store: str = "memory://",
+    probe: Probe | None = None,
+) -> faust.App:
+    """The Faust app of one hfos deployment (its topic prefix picks the topics); with a
+    ``probe``, its liveness and readiness are reported into it."""
     prefix = settings.hfos_topic_prefix
     app = create_app(
         AppConfig(
@@ -45,7 +53,9 @@ def build_app(settings: Settings, app_id: str | None = None, store: str = "memor
     BreakerBinding(app, names, serde, lambda: view.state().active())
     ExecutionErrorBinding(app, names, serde)
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
-    Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
+    heartbeat = Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
+    if probe is not None:
+        WorkerHealth(app, probe, watchdog, heartbeat, view)
     EssBinding(
         app,
         names,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 import faust
-import prometheus_client
 
+from services.health.endpoint import open_probe
 from services.settings import load_settings
 from services.worker import build_app, provision_changelogs
+from streams.heartbeat import SERVICE
 
 
 @click.command()
@@ -28,8 +29,7 @@ from services.worker import build_app, provision_changelogs
 def worker(app_id: str | None, store: str, loglevel: str) -> None:
     """Run the stream worker until SIGTERM/SIGINT."""
     settings = load_settings()
-    if settings.hfos_metrics_port:
-        prometheus_client.start_http_server(settings.hfos_metrics_port)
-    app = build_app(settings, app_id, store)
+    probe = open_probe(settings, SERVICE)
+    app = build_app(settings, app_id, store, probe)
     provision_changelogs(settings, app)
     faust.Worker(app, loglevel=loglevel).execute_from_commandline()

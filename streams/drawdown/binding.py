@@ -32,7 +32,7 @@ from schemas.catalogue import (
     RISK_WARNING,
     TopicNames,
 )
-from schemas.enums import EssCommandKind, EssTrigger
+from schemas.enums import BreachRule, EssCommandKind, EssTrigger
 from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import ACCOUNTS_TABLE
@@ -49,7 +49,7 @@ from streams.drawdown.events import (
     PositionUpdated,
     Reset,
 )
-from streams.drawdown.state import AccountState, Thresholds
+from streams.drawdown.state import AccountState, Thresholds, daily_loss, drawdown
 from streams.policy.version import PolicyVersion
 
 PRODUCER = "hfos-breaker"
@@ -100,6 +100,8 @@ class BreakerBinding:
             self.table[event.account_id] = state_to_json(new_state)
         for effect in effects:
             await self._publish(effect, now)
+        _export(new_state, thresholds)
+        metrics.BREAKER_EVENT_LAG_SECONDS.observe(max(0, now - event.event_time) / 1000)
 
     async def _publish(self, effect: Effect, now: int) -> None:
         key = effect.account_id.encode()
@@ -127,6 +129,18 @@ class BreakerBinding:
                     key=f"account:{account}".encode(),
                     value=stale_command(account, state.last_equity_at, now),
                 )
+
+
+def _export(state: AccountState, thresholds: Thresholds | None) -> None:
+    """The account's numbers as the breaker just judged them, for the dashboard."""
+    if state.equity is not None:
+        account = state.account_id
+        metrics.ACCOUNT_EQUITY.labels(account).set(state.equity)
+        metrics.ACCOUNT_DRAWDOWN.labels(account).set(drawdown(state))
+        metrics.ACCOUNT_DAILY_LOSS.labels(account).set(daily_loss(state))
+    if thresholds is not None:
+        for rule in (BreachRule.MAX_DRAWDOWN, BreachRule.DAILY_LOSS):
+            metrics.BREAKER_LIMIT.labels(rule.value).set(thresholds.limit(rule))
 
 
 def stale_command(account: str, last_equity_at: int | None, now: int) -> dict[str, Any]:
