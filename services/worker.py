@@ -40,7 +40,8 @@ def build_app(
             broker=settings.kafka_bootstrap_servers,
             store=store,
             credentials=faust_credentials(settings),
-            data_dir=f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+            data_dir=settings.hfos_worker_data_dir or f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+            replication_factor=settings.hfos_replication_factor,
         )
     )
     serde = AvroSerde(SchemaRegistryClient(settings.registry_client_config()))
@@ -90,4 +91,4 @@ def provision_changelogs(settings: Settings, app: faust.App) -> None:
         for table in app.tables.values()
     ]
     admin = AdminClient(dict(settings.kafka_client_config()), logger=LIBRDKAFKA_LOG)
-    provision(admin, specs)
+    provision(admin, specs, settings.hfos_replication_factor)
