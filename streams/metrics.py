@@ -25,6 +25,8 @@ from enum import Enum, StrEnum
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from schemas.enums import BreachRule
+
 
 class Part(Enum):
     """A long-running process that serves ``/metrics`` (or a CLI that updates one)."""
@@ -208,6 +210,10 @@ POLICY_REFUSED_WRITES = counter(
 BREAKER_TRIPS = counter(
     "hfos_breaker_trips_total", "Circuit-breaker triggers published, by rule.", ("rule",), _W
 )
+# Every rule's series exists from the start at 0: the first trip is then an increase that
+# Prometheus sees (a series born at 1 is invisible to increase(), and to the alert).
+for _rule in BreachRule:
+    BREAKER_TRIPS.labels(_rule.value)
 BREAKER_LIMIT = gauge(
     "hfos_breaker_limit",
     "The limit (a fraction) the breaker judged its last event with, by rule.",
