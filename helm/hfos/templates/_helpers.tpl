@@ -60,7 +60,7 @@ block, the hfos arguments, and whether it serves the metrics port (/metrics, /he
 {{- if $v.paper.enabled }}
 {{- $x := $v.paper.exchange }}
 {{- $args := list "exchange" "run" "--initial-balance" (toString $x.initialBalance) "--fee" (toString $x.fee) "--instance" "hfos-paper-exchange" "--loglevel" $x.logLevel }}
-{{- range $x.accounts }}{{ $args = append $args "--account" | append . }}{{- end }}
+{{- range $x.accounts }}{{ $args = concat $args (list "--account" .) }}{{- end }}
 - name: exchange
   values: {{ toJson (merge (dict "replicas" 1) $x) }}
   metrics: true
