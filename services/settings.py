@@ -66,6 +66,15 @@ class Settings(BaseModel):
     hfos_env: Environment = Environment.DEVELOPMENT
     hfos_topic_prefix: str = ""
     hfos_metrics_port: int | None = None
+    hfos_metrics_host: str = "0.0.0.0"
+    """Address the metrics port (/metrics, /healthz, /readyz) listens on: all interfaces,
+    so the kubelet's probes and Prometheus reach it from outside the pod."""
+    hfos_replication_factor: int = Field(default=1, ge=1, le=32)
+    """Replication of the topics a process creates itself (the worker's table changelogs,
+    Faust's internal topics); 1 on the local stack, 3 on a production cluster."""
+    hfos_worker_data_dir: str | None = None
+    """The stream worker's Faust data dir (tables' local stores); default
+    /tmp/hfos-worker-<prefix>."""
     hfos_worker_stall_exit_seconds: float = Field(default=20.0, ge=0)
     """A stream worker whose watchdog sees a partition stalled this long exits (75) for
     its supervisor to restart it; 0 keeps it running, degraded."""

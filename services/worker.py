@@ -14,6 +14,8 @@ from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.topics import provision
 from services.faust_auth import faust_credentials
+from services.health.probe import Probe
+from services.health.worker import WorkerHealth
 from services.policy.view import PolicyView
 from services.settings import Environment, Settings
 from streams.app import AppConfig, create_app
@@ -30,9 +32,11 @@ def build_app(
     settings: Settings,
     app_id: str | None = None,
     store: str = "memory://",
+    probe: Probe | None = None,
     loghandlers: tuple[logging.Handler, ...] = (),
 ) -> faust.App:
-    """The Faust app of one hfos deployment (its topic prefix picks the topics)."""
+    """The Faust app of one hfos deployment (its topic prefix picks the topics); with a
+    ``probe``, its liveness and readiness are reported into it."""
     prefix = settings.hfos_topic_prefix
     app = create_app(
         AppConfig(
@@ -40,7 +44,8 @@ def build_app(
             broker=settings.kafka_bootstrap_servers,
             store=store,
             credentials=faust_credentials(settings),
-            data_dir=f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+            data_dir=settings.hfos_worker_data_dir or f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
+            replication_factor=settings.hfos_replication_factor,
             loghandlers=loghandlers,
         )
     )
@@ -54,7 +59,9 @@ def build_app(
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
     BreakerBinding(app, names, serde, lambda: view.state().active(), watchdog.caught_up_at)
     ExecutionErrorBinding(app, names, serde)
-    Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
+    heartbeat = Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
+    if probe is not None:
+        WorkerHealth(app, probe, watchdog, heartbeat, view)
     EssBinding(
         app,
         names,
@@ -89,4 +96,4 @@ def provision_changelogs(settings: Settings, app: faust.App) -> None:
         for table in app.tables.values()
     ]
     admin = AdminClient(dict(settings.kafka_client_config()), logger=LIBRDKAFKA_LOG)
-    provision(admin, specs)
+    provision(admin, specs, settings.hfos_replication_factor)

@@ -25,6 +25,8 @@ class AppConfig:
     data_dir: str = "/tmp/hfos-worker"  # noqa: S108 - overridden by services for real runs
     commit_interval_seconds: float = 0.5
     credentials: Any = None
+    replication_factor: int = 1
+    """Of the topics Faust creates itself; the cluster's usual factor (3) in production."""
     """faust.SASLCredentials / SSLCredentials for a secured cluster; None for PLAINTEXT."""
     loghandlers: tuple[logging.Handler, ...] = ()
     """Handlers the worker adds to the root logger once it sets logging up."""
@@ -44,7 +46,7 @@ def create_app(config: AppConfig) -> faust.App:
         # Frequent commits keep redelivery after a crash short; effects are idempotent, so
         # redelivery is harmless, only wasted work.
         broker_commit_interval=config.commit_interval_seconds,
-        topic_replication_factor=1,
+        topic_replication_factor=config.replication_factor,
         # A worker that died without leaving the group (SIGKILL, OOM, lost host) holds its
         # partitions until its session expires: Faust's default of 60 s stops every
         # breaker and ESS partition it owned for a minute, and a restarted worker waits

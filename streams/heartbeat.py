@@ -45,6 +45,9 @@ class Heartbeat:
         self._instance = instance or instance_name()
         self._started_at = int(time.time() * 1000)
         self._sequence = 0
+        self.healthy_acknowledged_at: float | None = None
+        """When (``time.monotonic()``) the broker last acknowledged a HEALTHY beat: the
+        worker's readiness (services/health/worker.py)."""
         timers.register(app, INTERVAL_SECONDS, "heartbeat", self._beat)
 
     def record(self, status: ServiceStatus, now: int) -> dict[str, Any]:
@@ -65,4 +68,10 @@ class Heartbeat:
             return
         status = ServiceStatus.HEALTHY if self._healthy() else ServiceStatus.DEGRADED
         record = self.record(status, int(time.time() * 1000))
-        await self._topic.send(key=f"{SERVICE}/{self._instance}".encode(), value=record)
+        sent = await self._topic.send(key=f"{SERVICE}/{self._instance}".encode(), value=record)
+        if status is ServiceStatus.HEALTHY:
+            sent.add_done_callback(self._acknowledged)
+
+    def _acknowledged(self, sent: Any) -> None:
+        if not sent.cancelled() and sent.exception() is None:
+            self.healthy_acknowledged_at = time.monotonic()

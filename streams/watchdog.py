@@ -78,6 +78,9 @@ class StallDetector(Generic[K]):
         return stalled
 
 
+LAG_CONSUMER = "hfos-streams"
+"""The ``consumer`` label of the worker's lag (records after its committed offsets)."""
+
 EXIT_STALLED = 75
 """The worker's exit status when the watchdog gives up on a stall (EX_TEMPFAIL): its
 supervisor (Kubernetes, ``hfos up``) starts it again, and a fresh consumer resumes from
@@ -124,6 +127,11 @@ class Watchdog:
             done = int(committed.get(tp) or 0)
             offsets[tp] = Progress.of(int(ends.get(tp, 0)), fetched, done, unacked[tp])
         self._note_caught_up(offsets, asked_at)
+        lag: Counter[str] = Counter()
+        for tp in inputs:
+            lag[tp.topic] += max(0, int(ends.get(tp, 0)) - int(committed.get(tp) or 0))
+        for topic, behind in lag.items():
+            metrics.CONSUMER_LAG.labels(LAG_CONSUMER, topic).set(behind)
         stalled = self._detector.observe(offsets)
         newly = bool(stalled) and not self.stalled
         self.stalled = len(stalled)

@@ -68,6 +68,8 @@ class EventProducer:
         self._producer = Producer(config)
         self._serde = serde
         self._service = service
+        capacity = config["queue.buffering.max.messages"]
+        metrics.PRODUCER_QUEUE_CAPACITY.labels(service).set(capacity)
         self._block_seconds = block_seconds
         self._fatal: KafkaError | None = None
         self._lock = threading.Lock()

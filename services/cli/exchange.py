@@ -9,7 +9,6 @@ import threading
 from types import FrameType
 
 import click
-import prometheus_client
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas.catalogue import TopicNames
@@ -20,6 +19,7 @@ from services.exchange.service import (
     ExchangeConfig,
     PaperExchange,
 )
+from services.health.endpoint import loop_reporter, open_probe
 from services.settings import load_settings
 
 READY = "paper exchange ready"
@@ -82,8 +82,7 @@ def run(
         level=loglevel.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = load_settings()
-    if settings.hfos_metrics_port:
-        prometheus_client.start_http_server(settings.hfos_metrics_port)
+    probe = open_probe(settings, "hfos-exchange")
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -105,4 +104,10 @@ def run(
         len(service.book.accounts()),
         settings.hfos_topic_prefix,
     )
-    service.run(stop.is_set)
+    report = loop_reporter(settings, probe, service.health_snapshot)
+
+    def should_stop() -> bool:
+        report()
+        return stop.is_set()
+
+    service.run(should_stop)

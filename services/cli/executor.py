@@ -8,10 +8,10 @@ import socket
 from types import FrameType
 
 import click
-import prometheus_client
 
 from services.cli.context import Context
-from services.executor.service import CONTROL_SERVICE, Executor, ExecutorConfig
+from services.executor.service import CONTROL_SERVICE, SERVICE, Executor, ExecutorConfig
+from services.health.endpoint import loop_reporter, open_probe
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
@@ -70,8 +70,7 @@ def run(
         level=loglevel.upper(), format="[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"
     )
     settings = ctx.settings
-    if settings.hfos_metrics_port:
-        prometheus_client.start_http_server(settings.hfos_metrics_port)
+    probe = open_probe(settings, SERVICE)
     config = ExecutorConfig(
         names=ctx.names,
         instance=instance,
@@ -87,5 +86,11 @@ def run(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     service = Executor(ctx.kafka, ctx.serde, config)
+    report = loop_reporter(settings, probe, service.health_snapshot)
+
+    def should_stop() -> bool:
+        report()
+        return bool(stopping)
+
     logging.getLogger(__name__).info("executor %s started (group %s)", instance, config.group_id)
-    service.run(lambda: bool(stopping))
+    service.run(should_stop)

@@ -6,11 +6,12 @@ import sys
 
 import click
 import faust
-import prometheus_client
 
+from services.health.endpoint import open_probe
 from services.settings import load_settings
 from services.worker import build_app, provision_changelogs
 from streams.crash import CrashRecorder, last_words
+from streams.heartbeat import SERVICE
 
 
 @click.command()
@@ -31,12 +32,11 @@ from streams.crash import CrashRecorder, last_words
 def worker(app_id: str | None, store: str, loglevel: str) -> None:
     """Run the stream worker until SIGTERM/SIGINT."""
     settings = load_settings()
-    if settings.hfos_metrics_port:
-        prometheus_client.start_http_server(settings.hfos_metrics_port)
+    probe = open_probe(settings, SERVICE)
     recorder = CrashRecorder()
     # Through the app's loghandlers: mode clears the root logger's handlers when it sets
     # logging up, and adds these back.
-    app = build_app(settings, app_id, store, loghandlers=(recorder,))
+    app = build_app(settings, app_id, store, probe, loghandlers=(recorder,))
     provision_changelogs(settings, app)
     try:
         faust.Worker(app, loglevel=loglevel).execute_from_commandline()

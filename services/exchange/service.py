@@ -54,6 +54,7 @@ from services.exchange.records import (
     topic_of,
 )
 from services.exchange.replay import OUTPUTS, read_own_output
+from services.health.reporter import Snapshot
 from streams import metrics as bus_metrics
 
 LOG = logging.getLogger("hfos.exchange")
@@ -155,6 +156,19 @@ class PaperExchange:
         metrics.ACCOUNTS.set(len(self._book.accounts()))
         metrics.OPEN_POSITIONS.set(self._book.open_positions())
         return len(messages)
+
+    def health_snapshot(self) -> Snapshot:
+        """Where the exchange stands (for /readyz and the lag gauges); call it from the
+        loop's thread. It follows no control topic: started (book rebuilt) and connected
+        is ready; orders waiting are lag, not unreadiness."""
+        if self._consumer is None:
+            return Snapshot(self._group, {}, waiting=("rebuilding the book",))
+        held = self._consumer.position(self._consumer.assignment())
+        positions = {(str(tp.topic), int(tp.partition)): int(tp.offset) for tp in held}
+        # With nothing assigned yet, the first partition of each input still tells
+        # whether the broker answers.
+        asked = () if positions else tuple((topic, 0) for topic in self._inputs)
+        return Snapshot(self._group, positions, asked=asked)
 
     def close(self) -> None:
         if self._consumer is not None:

@@ -64,6 +64,7 @@ from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
 from services.executor.records import decision_record, signal_from_record
+from services.health.reporter import Snapshot
 from streams import metrics
 from streams.strategy import Accept, Decision, DecisionContext, decide
 from streams.strategy.exceptions import StrategyError
@@ -221,6 +222,33 @@ class Executor:
         while self.control.heartbeat_at is None and time.monotonic() < deadline:
             self._pump(0.05)
         self._warmed_up = True
+
+    def health_snapshot(self) -> Snapshot:
+        """Where this executor stands (for /readyz and the lag gauges); call it from the
+        loop's thread, like every other use of the consumers."""
+        self._export_control_gauges()
+        held = [
+            *self._state.position(self._state.assignment()),
+            *self._signals.position(self._signals.assignment()),
+        ]
+        waiting = ("reading the account topics of a new assignment",) if self._rebuilding else ()
+        return Snapshot(
+            consumer=SERVICE,
+            positions={(str(tp.topic), int(tp.partition)): int(tp.offset) for tp in held},
+            must_reach=tuple((tp.topic, tp.partition) for tp in self._control_tps),
+            waiting=waiting,
+        )
+
+    def _export_control_gauges(self) -> None:
+        beat = self.control.heartbeat_at
+        age = float("inf") if beat is None else max(0, self._clock() - beat) / 1000
+        metrics.CONTROL_HEARTBEAT_AGE.set(age)
+        active = self.control.policy()
+        metrics.POLICY_AVAILABLE.labels(SERVICE).set(0 if active is None else 1)
+        if active is not None:
+            metrics.POLICY_VERSION.labels(SERVICE, active.profile.value).set(active.version)
+            written = max(0, self._clock() - active.created_at) / 1000
+            metrics.POLICY_AGE_SECONDS.labels(SERVICE).set(written)
 
     def close(self) -> None:
         for consumer in (self._signals, self._state):
@@ -405,6 +433,7 @@ class Executor:
                 continue
             decided += self._decide_one(message, readiness)
         self._producer.commit(next_offsets(batch), self._signals.consumer_group_metadata())
+        metrics.EVENTS_PROCESSED.labels(self._signal.topic, SERVICE).inc(len(batch))
         metrics.EXECUTOR_IN_FLIGHT.set(self.accounts.in_flight_count())
         return decided
 

@@ -40,7 +40,7 @@ from schemas.catalogue import (
     RISK_WARNING,
     TopicNames,
 )
-from schemas.enums import EssCommandKind, EssTrigger
+from schemas.enums import BreachRule, EssCommandKind, EssTrigger
 from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.keys import ACCOUNTS_TABLE
@@ -53,7 +53,7 @@ from streams.drawdown.codec import state_from_json, state_to_json
 from streams.drawdown.effects import BreachTriggered, Effect, RiskWarning
 from streams.drawdown.events import AccountUpdate, DrawdownEvent, Reset
 from streams.drawdown.exceptions import DrawdownError, InvalidEventError
-from streams.drawdown.state import AccountState, Thresholds
+from streams.drawdown.state import AccountState, Thresholds, daily_loss, drawdown
 from streams.policy.version import PolicyVersion
 
 log = logging.getLogger(__name__)
@@ -115,6 +115,8 @@ class BreakerBinding:
             self.watch.track(new_state, item.partition)
         for effect in effects:
             await self._publish(effect, now)
+        _export(new_state, thresholds)
+        metrics.BREAKER_EVENT_LAG_SECONDS.observe(max(0, now - event.event_time) / 1000)
 
     async def _publish(self, effect: Effect, now: int) -> None:
         key = effect.account_id.encode()
@@ -205,6 +207,18 @@ class StaleWatch:
             return False
         self._asked[state.account_id] = state.last_equity_at
         return True
+
+
+def _export(state: AccountState, thresholds: Thresholds | None) -> None:
+    """The account's numbers as the breaker just judged them, for the dashboard."""
+    if state.equity is not None:
+        account = state.account_id
+        metrics.ACCOUNT_EQUITY.labels(account).set(state.equity)
+        metrics.ACCOUNT_DRAWDOWN.labels(account).set(drawdown(state))
+        metrics.ACCOUNT_DAILY_LOSS.labels(account).set(daily_loss(state))
+    if thresholds is not None:
+        for rule in (BreachRule.MAX_DRAWDOWN, BreachRule.DAILY_LOSS):
+            metrics.BREAKER_LIMIT.labels(rule.value).set(thresholds.limit(rule))
 
 
 def _where(item: Decoded) -> tuple[str, int, int]:

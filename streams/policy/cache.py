@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from schemas.keys import policy_cache_key
+from streams import metrics
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ return 1
 # A 50 ms timeout keeps a dead Redis from stalling the agent: the write is skipped and
 # the next resync (100 ms later) makes up for it.
 _TIMEOUT_SECONDS = 0.05
+CACHE_READER = "worker-cache"
+"""The ``reader`` label of the write-through's Redis availability."""
 
 
 class PolicyCache:
@@ -89,6 +92,7 @@ class PolicyCache:
         elif available and not self.available:
             log.info("policy cache: Redis available; resynchronising")
         self.available = available
+        metrics.POLICY_REDIS_AVAILABLE.labels(CACHE_READER).set(1 if available else 0)
 
 
 def _version(held: bytes | str | None) -> int:
