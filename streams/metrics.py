@@ -258,6 +258,13 @@ BREAKER_EVENT_LAG_SECONDS = histogram(
     (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
     _W,
 )
+BREAKER_BATCH_SECONDS = histogram(
+    "hfos_breaker_batch_seconds",
+    "Time the breaker took to judge one batch of events (decode, core, table, effects).",
+    (),
+    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    _W,
+)
 STREAM_STALLED_PARTITIONS = gauge(
     "hfos_stream_stalled_partitions",
     "Assigned input partitions with records waiting and no progress (streams/watchdog.py).",
