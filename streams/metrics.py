@@ -93,3 +93,20 @@ EXECUTOR_IN_FLIGHT = Gauge(
 EXECUTOR_DUPLICATES = Counter(
     "hfos_executor_duplicate_signals_total", "Signals skipped because their id was decided."
 )
+RECOVERY_ATTEMPTS = Counter(
+    "hfos_recovery_attempts_total",
+    "Supervisor recovery attempts by subsystem and outcome (ATTEMPT_STARTED, "
+    "ATTEMPT_SUCCEEDED, ATTEMPT_FAILED).",
+    ["subsystem", "outcome"],
+)
+RECOVERY_EXHAUSTED = Counter(
+    "hfos_recovery_exhausted_total",
+    "Failure episodes that used every recovery attempt without the subsystem staying up.",
+    ["subsystem"],
+)
+RECOVERY_EPISODE_OPEN = Gauge(
+    "hfos_recovery_episode_open",
+    "1 while a subsystem has an open failure episode (failing, recovering or not yet "
+    "stable for the stable period), else 0.",
+    ["subsystem"],
+)
