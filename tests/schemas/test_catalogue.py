@@ -33,9 +33,10 @@ DAY_MS = 86_400_000
 
 def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
     """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command (the
-    one write path of SPEC §2) and order.failed (the source of SPEC §4's execution-error
-    trigger)."""
-    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | {"policy.command", "order.failed"}
+    one write path of SPEC §2), order.failed (the source of SPEC §4's execution-error
+    trigger) and system.recovery.state (the supervisor's state, SPEC §7)."""
+    extra = {"policy.command", "order.failed", "system.recovery.state"}
+    assert {spec.name for spec in TOPICS} == SPEC_TOPICS | extra
 
 
 @pytest.mark.parametrize("spec", TOPICS, ids=lambda spec: spec.name)
