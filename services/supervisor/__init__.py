@@ -1,4 +1,4 @@
-"""Self-healing supervision (SPEC §7). So far: the pure backoff core."""
+"""Self-healing supervision (SPEC §7): the pure backoff core and failure episodes."""
 
 from services.supervisor.backoff import (
     DEFAULT_POLICY,
@@ -11,19 +11,49 @@ from services.supervisor.backoff import (
     on_failure,
     on_success,
 )
-from services.supervisor.exceptions import BackoffConfigError, RandomSourceError, SupervisorError
+from services.supervisor.episode import (
+    Context,
+    Episode,
+    Escalation,
+    Line,
+    Rules,
+    Step,
+    attempt_failed,
+    observe_failure,
+    observe_healthy,
+    restart_observed,
+    tick,
+)
+from services.supervisor.exceptions import (
+    BackoffConfigError,
+    EpisodeRulesError,
+    RandomSourceError,
+    SupervisorError,
+)
 
 __all__ = [
     "DEFAULT_POLICY",
     "BackoffConfigError",
     "BackoffPolicy",
+    "Context",
+    "Episode",
+    "EpisodeRulesError",
+    "Escalation",
     "Exhausted",
+    "Line",
     "Phase",
     "RandomSource",
     "RandomSourceError",
     "Retry",
+    "Rules",
+    "Step",
     "Supervision",
     "SupervisorError",
+    "attempt_failed",
+    "observe_failure",
+    "observe_healthy",
     "on_failure",
     "on_success",
+    "restart_observed",
+    "tick",
 ]

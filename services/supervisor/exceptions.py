@@ -25,3 +25,13 @@ class RandomSourceError(SupervisorError):
     def __init__(self, value: float) -> None:
         super().__init__(f"random source returned {value!r}, expected a float in [0, 1)")
         self.value = value
+
+
+class EpisodeRulesError(SupervisorError):
+    """A subsystem's supervision rule outside its range; ``field`` names it."""
+
+    def __init__(self, subsystem: str, field: str, allowed: str) -> None:
+        super().__init__(f"supervision of {subsystem!r}: {field} refused: allowed {allowed}")
+        self.subsystem = subsystem
+        self.field = field
+        self.allowed = allowed
