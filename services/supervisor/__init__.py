@@ -1,16 +1,11 @@
-"""Self-healing supervision (SPEC §7): the pure backoff core and failure episodes."""
+"""Self-healing supervision (SPEC §7): failure episodes with backoff, a recovery history
+on ``system.recovery``, and escalation to the emergency stop.
 
-from services.supervisor.backoff import (
-    DEFAULT_POLICY,
-    BackoffPolicy,
-    Exhausted,
-    Phase,
-    RandomSource,
-    Retry,
-    Supervision,
-    on_failure,
-    on_success,
-)
+The pure core is :mod:`.backoff` (the schedule) and :mod:`.episode` (one subsystem's
+episodes); the edges are the probes, the recovery actions, the journal and the loop.
+"""
+
+from services.supervisor.backoff import DEFAULT_POLICY, BackoffPolicy, RandomSource
 from services.supervisor.episode import (
     Context,
     Episode,
@@ -39,21 +34,15 @@ __all__ = [
     "Episode",
     "EpisodeRulesError",
     "Escalation",
-    "Exhausted",
     "Line",
-    "Phase",
     "RandomSource",
     "RandomSourceError",
-    "Retry",
     "Rules",
     "Step",
-    "Supervision",
     "SupervisorError",
     "attempt_failed",
     "observe_failure",
     "observe_healthy",
-    "on_failure",
-    "on_success",
     "restart_observed",
     "tick",
 ]
