@@ -164,8 +164,13 @@ class Context:
 # -- inputs -------------------------------------------------------------------------------
 
 
-def observe_healthy(state: Episode, ctx: Context) -> Step:
-    """A probe found the subsystem healthy."""
+def observe_healthy(state: Episode, ctx: Context, as_of: int | None = None) -> Step:
+    """A probe found the subsystem healthy, on evidence from ``as_of`` (epoch ms; None:
+    now). Evidence older than what it would judge — a heartbeat the process beat before
+    the attempt restarted it, or before it failed — judges nothing."""
+    needed = state.started_at if state.phase is Phase.ATTEMPTING else state.failing_since
+    if as_of is not None and needed is not None and as_of < needed:
+        return Step(state)
     if state.phase is Phase.ATTEMPTING:
         back = _stabilizing(state, ctx.now)
         return _line(back, RecoveryOutcome.ATTEMPT_SUCCEEDED, ctx.now)

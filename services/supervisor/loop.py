@@ -145,7 +145,7 @@ class Supervisor:
             # First the restart (an attempt), then what the new process looks like.
             step = step.then(lambda s: restart_observed(s, unit.rules, ctx))
         if health.ok is True:
-            return step.then(lambda s: observe_healthy(s, ctx))
+            return step.then(lambda s: observe_healthy(s, ctx, health.as_of))
         if health.ok is False:
             error = health.detail or "failing"
             return step.then(lambda s: observe_failure(s, unit.rules, ctx, error))

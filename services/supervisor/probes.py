@@ -41,6 +41,8 @@ class Health:
     detail: str | None = None
     incarnation: str | None = None
     """Which process answered (heartbeats only): a new one means the platform restarted it."""
+    as_of: int | None = None
+    """When the evidence was made (epoch ms: a heartbeat's, a price's time); None: now."""
 
 
 HEALTHY = Health(ok=True)
@@ -137,8 +139,9 @@ class HeartbeatProbe:
         ]
         if degraded:
             return failing(f"{self._service} {', '.join(sorted(degraded))} DEGRADED", incarnation)
-        if any(beat.status == ServiceStatus.HEALTHY for beat in fresh):
-            return Health(ok=True, incarnation=incarnation)
+        healthy = [beat.at for beat in fresh if beat.status == ServiceStatus.HEALTHY]
+        if healthy:
+            return Health(ok=True, incarnation=incarnation, as_of=max(healthy))
         states = ", ".join(sorted(f"{beat.instance} {beat.status}" for beat in fresh))
         return failing(f"{self._service}: {states}", incarnation)
 
@@ -170,7 +173,7 @@ class PriceFeedProbe:
             return failing(f"no market.price ({bound})")
         if now - last > self._bound:
             return failing(f"newest market.price is {(now - last) / 1000:.1f} s old ({bound})")
-        return HEALTHY
+        return Health(ok=True, as_of=last)
 
 
 class ThroughKafka:

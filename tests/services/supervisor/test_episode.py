@@ -152,6 +152,21 @@ def test_relapse_when_already_exhausted_then_exhausted_again_without_attempt() -
     assert relapse.state.phase is Phase.EXHAUSTED
 
 
+def test_healthy_when_evidence_older_than_the_attempt_then_attempt_not_judged() -> None:
+    """The killed process's last heartbeat is still fresh when its restart begins: it
+    says nothing about the new process."""
+    started = tick(failing().state, REDIS, at(1000)).state
+    stale = observe_healthy(started, at(1500), as_of=START + 900)
+    fresh = observe_healthy(started, at(1600), as_of=START + 1000)
+    assert (stale.lines, stale.state) == ((), started)
+    assert outcomes(fresh) == [(R.ATTEMPT_SUCCEEDED, 1)]
+
+
+def test_healthy_when_evidence_older_than_the_failure_then_nothing_changes() -> None:
+    waiting = failing(ms=5_000).state
+    assert observe_healthy(waiting, at(5_100), as_of=START + 4_000).state == waiting
+
+
 def test_healthy_when_waiting_then_scheduled_attempt_is_not_made() -> None:
     back = observe_healthy(failing().state, at(500))
     assert outcomes(back) == [(R.HEALTHY_AGAIN, 0)]

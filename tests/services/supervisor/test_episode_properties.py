@@ -47,7 +47,10 @@ failure_events = st.one_of(
     st.tuples(st.just("failing")),
     st.tuples(st.just("restart")),
 )
-any_events = st.one_of(failure_events, st.tuples(st.just("healthy")))
+any_events = st.one_of(
+    failure_events,
+    st.tuples(st.just("healthy"), st.one_of(st.none(), st.integers(0, 60_000))),
+)
 # Half the histories never see the subsystem healthy: those reach deep into an episode
 # (five attempts, exhaustion, escalation) instead of ending at the first success.
 event_lists = st.one_of(
@@ -81,7 +84,9 @@ def play(rules: Rules, events: list[tuple[object, ...]], draws: list[float]) -> 
             later = Context(now, source, ctx.escalation_state)
             step = tick(before, rules, later, may_start=bool(item[2]))
         elif kind == "healthy":
-            step = observe_healthy(before, ctx)
+            age = item[1]  # how old the evidence is (None: now)
+            as_of = None if age is None else now - int(age)  # type: ignore[call-overload]
+            step = observe_healthy(before, ctx, as_of)
         elif kind == "failing":
             step = observe_failure(before, rules, ctx, "down")
         elif kind == "attempt_failed":
