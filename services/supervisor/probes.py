@@ -119,14 +119,26 @@ class RedisProbe:
 
 class HeartbeatProbe:
     """A service is healthy while at least one instance beat HEALTHY within ``bound_ms``
-    and none that is still beating says DEGRADED."""
+    and none that is still beating says DEGRADED. With ``instance``, only that instance's
+    beats count (a child process judged by its own beats, not a replica's)."""
 
-    def __init__(self, signals: ServiceSignals, service: str, bound_ms: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        signals: ServiceSignals,
+        service: str,
+        bound_ms: int,
+        clock: Clock,
+        instance: Callable[[], str] | None = None,
+    ) -> None:
         self._signals, self._service, self._bound, self._clock = signals, service, bound_ms, clock
+        self._instance = instance
 
     def check(self) -> Health:
         now = self._clock()
         beats = self._signals.beats(self._service)
+        if self._instance is not None:
+            own = self._instance()
+            beats = [beat for beat in beats if beat.instance == own]
         newest = max(beats, key=lambda b: (b.started_at, b.at), default=None)
         incarnation = None if newest is None else newest.incarnation
         fresh = [beat for beat in beats if now - beat.at <= self._bound]

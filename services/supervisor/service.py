@@ -87,7 +87,7 @@ class Servers:
         )
 
 
-Adapt = Callable[[list[Unit]], list[Unit]]
+Adapt = Callable[[list[Unit], "RunningSupervisor"], list[Unit]]
 """Lets ``hfos up`` swap in its own recovery for the parts it runs as child processes."""
 
 
@@ -127,7 +127,7 @@ class RunningSupervisor:
         )
         units = self._units(servers, stack)
         self.supervisor = Supervisor(
-            (adapt or list)(units),
+            units if adapt is None else adapt(units, self),
             self.journal,
             states,
             clock=clock,
@@ -153,6 +153,13 @@ class RunningSupervisor:
         self._view.close()
         self.journal.close()
 
+    def heartbeats(self, service: str, instance: Callable[[], str] | None = None) -> Probe:
+        """The heartbeat probe of ``service`` (of one ``instance`` of it), judged only
+        while Kafka answers."""
+        bound = round(self.config.heartbeat_bound_seconds * 1000)
+        beats = HeartbeatProbe(self.signals, service, bound, self._clock, instance)
+        return ThroughKafka(beats, self._kafka.check, bound, self._clock)
+
     # -- building the units --------------------------------------------------------------
 
     def _runner(self, name: str, probe: Probe) -> ProbeRunner:
@@ -174,10 +181,7 @@ class RunningSupervisor:
         price = PriceFeedProbe(self.signals, round(config.price_bound_seconds * 1000), self._clock)
         probes[PRICE_FEED] = ThroughKafka(price, self._kafka.check, grace, self._clock)
         for service in config.expect:
-            beats = HeartbeatProbe(self.signals, service, grace, self._clock)
-            probes[f"{SERVICE_PREFIX}{service}"] = ThroughKafka(
-                beats, self._kafka.check, grace, self._clock
-            )
+            probes[f"{SERVICE_PREFIX}{service}"] = self.heartbeats(service)
         units = []
         for name in config.subsystems():
             probe = probes[name] if name == KAFKA else self._runner(name, probes[name])

@@ -15,6 +15,8 @@ when ``hfos up`` started that stack.
 
 from __future__ import annotations
 
+import functools
+import socket
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -199,11 +201,20 @@ class SessionSupervision:
         ]
         return "recovery: " + ("; ".join(open_) if open_ else "all healthy")
 
-    def _adapt(self, units: list[Unit]) -> list[Unit]:
-        return as_children(units, self._slots, self._config, self._spawned)
+    def _adapt(self, units: list[Unit], running: RunningSupervisor) -> list[Unit]:
+        return as_children(units, self._slots, self._config, self._spawned, running.heartbeats)
 
     def _spawned(self, child: Child) -> None:
         self._say(f"{child.name:9} pid {child.pid:<7} restarted, log {child.log}")
+
+
+Beats = Callable[[str, Callable[[], str]], Probe]
+"""The heartbeat probe of a service, restricted to one instance (RunningSupervisor)."""
+
+
+def own_instance(slot: ChildSlot) -> str:
+    """The instance name the current process beats with (``streams.heartbeat``)."""
+    return f"{socket.gethostname()}-{slot.current().pid}"
 
 
 def as_children(
@@ -211,19 +222,25 @@ def as_children(
     slots: Mapping[str, ChildSlot],
     config: SupervisorConfig,
     on_spawn: Callable[[Child], None],
+    beats: Beats | None = None,
 ) -> list[Unit]:
-    """The standard units, with each part's subsystem recovered as a child process; its
-    probe keeps the standard one (heartbeats, prices) behind the process's own exit."""
+    """The standard units, with each part's subsystem recovered as a child process. Its
+    probe: failing when the process has exited, else the standard probe — for the worker,
+    its heartbeats restricted to the child's own instance (``beats``), so a replica that
+    beats elsewhere never passes for a child that is still starting."""
     by_name = {unit.name: unit for unit in units}
     for part, slot in slots.items():
         subsystem = SUBSYSTEMS.get(part)
         if subsystem is None:
             continue
         standard = by_name.get(subsystem)
+        inner = standard.probe if standard else None
+        if part == "worker" and beats is not None:
+            inner = beats(STREAM_WORKER, functools.partial(own_instance, slot))
         action = ChildRestart(slot, on_spawn)
         by_name[subsystem] = Unit(
             config.rules(subsystem, schedules=True),
-            ChildProbe(slot, standard.probe if standard else None),
+            ChildProbe(slot, inner),
             action,
             action.kind,
         )
