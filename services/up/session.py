@@ -166,7 +166,8 @@ class Session:
             if end is not None and now >= end:
                 self._stop.request(f"--duration {duration:g} s elapsed")
                 break
-            if self._supervision is None:
+            if self._supervision is None or self._supervision.failure is not None:
+                # No supervisor (or it stopped: fenced by another one): an exit ends it.
                 for child in self._children:
                     child.check_alive()
             else:
