@@ -110,7 +110,13 @@ class KafkaJournal:
         return not self.pending()
 
     def close(self, timeout: float = 10.0) -> None:
-        self.flush(timeout)
+        if not self.flush(timeout):
+            log.warning(
+                "supervisor journal: %d entries not committed within %g s (Kafka away): "
+                "they end with this process",
+                self.pending(),
+                timeout,
+            )
         self._stop.set()
         with self._wake:
             self._wake.notify()

@@ -23,6 +23,7 @@ from schemas.catalogue import MARKET_PRICE, SYSTEM_HEARTBEAT, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.producer import LIBRDKAFKA_LOG
+from services.supervisor.exceptions import MissingTopicError
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,9 @@ class ServiceSignals:
     def _positions(self, since_ms: int) -> list[TopicPartition]:
         beats, prices = self._beats_contract.topic, self._prices_contract.topic
         topics = self._consumer.list_topics(timeout=30).topics
+        for topic in (beats, prices):
+            if topic not in topics:
+                raise MissingTopicError(topic)
         wanted = [TopicPartition(beats, p, since_ms) for p in sorted(topics[beats].partitions)]
         found = [
             tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_END)
