@@ -224,6 +224,15 @@ SYSTEM_HEARTBEAT = _log(
 SYSTEM_RECOVERY = _log(
     "system.recovery", "subsystem", "hfos.SystemRecovery", 30, "Recovery attempts, outcomes."
 )
+# The history above is kept 30 days; the supervisor's own state (episode numbers, attempt
+# counts) must outlive that, or a subsystem quiet for a month would start again at
+# episode 1 and reuse the ids its escalations were derived from.
+RECOVERY_STATE = _control(
+    "system.recovery.state",
+    "subsystem",
+    "hfos.RecoveryState",
+    "The supervisor's state per subsystem (open episodes, attempt counts).",
+)
 
 TOPICS: tuple[TopicSpec, ...] = (
     ACCOUNT_UPDATED,
@@ -250,6 +259,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     ESS_TRANSITION,
     SYSTEM_HEARTBEAT,
     SYSTEM_RECOVERY,
+    RECOVERY_STATE,
 )
 """Every event topic, each with an Avro value schema."""
 

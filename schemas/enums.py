@@ -167,6 +167,27 @@ class RecoveryOutcome(StrEnum):
     ATTEMPT_FAILED = "ATTEMPT_FAILED"
     EXHAUSTED = "EXHAUSTED"
     ESCALATED = "ESCALATED"
+    ATTEMPT_STARTED = "ATTEMPT_STARTED"
+    HEALTHY_AGAIN = "HEALTHY_AGAIN"
+    RECOVERED = "RECOVERED"
+
+
+class RecoveryAction(StrEnum):
+    """How the supervisor recovers a subsystem."""
+
+    CHILD_PROCESS = "CHILD_PROCESS"
+    STACK_PART = "STACK_PART"
+    PLATFORM = "PLATFORM"
+
+
+class RecoveryPhase(StrEnum):
+    """Where a subsystem's failure episode stands (``services.supervisor.episode``)."""
+
+    HEALTHY = "HEALTHY"
+    WAITING = "WAITING"
+    ATTEMPTING = "ATTEMPTING"
+    STABILIZING = "STABILIZING"
+    EXHAUSTED = "EXHAUSTED"
 
 
 class ServiceStatus(StrEnum):

@@ -12,10 +12,9 @@ Labels are low-cardinality: a topic, a service, an outcome, a scope. The one exc
 operator-defined set of accounts (tens, not millions), and equity per account is what the
 operator watches. Never an event id, a signal id or a symbol.
 
-Some metrics belong to parts that do not exist yet (the position monitor and the
-supervisor, SPEC §6-§7). They are declared here so the alert rules that need them are
-written and tested now; :attr:`Part.landed` says honestly that nothing exports them until
-those parts land.
+Some metrics belong to parts that do not exist yet (the position monitor, SPEC §6). They
+are declared here so the alert rules that need them are written and tested now;
+:attr:`Part.landed` says honestly that nothing exports them until those parts land.
 """
 
 from __future__ import annotations
@@ -36,7 +35,7 @@ class Part(Enum):
     EXCHANGE = ("hfos exchange run", True)
     CLI = ("hfos CLI commands", True)
     MONITOR = ("hfos monitor run", False)
-    SUPERVISOR = ("hfos supervise", False)
+    SUPERVISOR = ("hfos supervise", True)
 
     def __init__(self, command: str, landed: bool) -> None:
         self.command = command
@@ -370,31 +369,36 @@ SERVICE_READY = gauge(
     *_CONSUMERS,
 )
 
-# -- supervisor and model promotion (declared now; exported once those parts land) -------
+# -- supervisor ----------------------------------------------------------------------------
 
 RECOVERY_ATTEMPTS = counter(
     "hfos_recovery_attempts_total",
-    "Restart attempts of a failed subsystem, by outcome.",
+    "Supervisor recovery attempts by subsystem and outcome (ATTEMPT_STARTED, "
+    "ATTEMPT_SUCCEEDED, ATTEMPT_FAILED).",
     ("subsystem", "outcome"),
     Part.SUPERVISOR,
 )
 RECOVERY_EXHAUSTED = counter(
     "hfos_recovery_exhausted_total",
-    "Failure episodes whose restart attempts were all used up (escalated to the ESS).",
+    "Failure episodes that used every recovery attempt without the subsystem staying up.",
     ("subsystem",),
     Part.SUPERVISOR,
 )
 RECOVERY_EPISODE_OPEN = gauge(
     "hfos_recovery_episode_open",
-    "1 while a failure episode of the subsystem is open.",
+    "1 while a subsystem has an open failure episode (failing, recovering or not yet "
+    "stable for the stable period), else 0.",
     ("subsystem",),
     Part.SUPERVISOR,
 )
+
+# -- model promotion (declared now; exported once the position monitor lands) ------------
+
 MODEL_PROMOTION_PENDING_SECONDS = gauge(
     "hfos_model_promotion_pending_seconds",
     "Age of a promotion not yet acknowledged by every registered consumer; 0 when none.",
     ("model",),
-    Part.SUPERVISOR,
+    Part.MONITOR,
 )
 MODEL_VERSION_INFO = gauge(
     "hfos_model_version_info",

@@ -14,10 +14,12 @@ from services.cli.ess import ess
 from services.cli.exchange import exchange
 from services.cli.executor import executor
 from services.cli.policy import policy
+from services.cli.recovery import recovery
 from services.cli.schemas import schemas
 from services.cli.simulate import simulate
 from services.cli.stack import stack
 from services.cli.strategy import strategy
+from services.cli.supervise import supervise
 from services.cli.topics import topics
 from services.cli.up import up
 from services.cli.worker import worker
@@ -43,6 +45,8 @@ for group in (
     exchange,
     simulate,
     up,
+    supervise,
+    recovery,
 ):
     cli.add_command(group)
 

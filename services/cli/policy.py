@@ -130,6 +130,8 @@ def set_(
 
 
 def _text(value: object) -> str:
+    if isinstance(value, str):
+        return value  # an enum symbol (supervisor_escalation_state), already validated
     return ("true" if value else "false") if isinstance(value, bool) else repr(value)
 
 

@@ -12,13 +12,17 @@ from pathlib import Path
 from types import FrameType
 
 import click
+import prometheus_client
 
 from services.bus.topics import Outcome, TopicMismatchError, provision
 from services.cli.context import Context
 from services.localstack.stack import LocalStack
-from services.up.plan import SessionConfig, plan
+from services.supervisor.config import SupervisorConfig
+from services.supervisor.service import Servers as SupervisedServers
+from services.up.plan import Part, SessionConfig, plan
 from services.up.promote import artifact_uri, promote, serving_version
-from services.up.session import Servers, Session, StopRequest
+from services.up.session import Servers, Session, StopRequest, Supervise
+from services.up.supervised import SessionSupervision
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
@@ -113,24 +117,39 @@ def up(  # noqa: PLR0913 - one parameter per option
     )
     _promote(ctx, model, model_version)
     config = SessionConfig(accounts, symbols, interval, model, model_version)
+    parts = plan(config)
     log_dir = log_dir or default_log_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     stop_request = StopRequest()
     _on_signals(stop_request)
     session = Session(
         Servers(ctx.kafka, ctx.serde, ctx.names),
-        plan(config),
+        parts,
         log_dir,
         os.environ,
         _echo,
         stop_request,
         status_every,
+        _supervisor(ctx, parts, local),
     )
     outcome = session.run(duration)
     click.echo(f"logs: {log_dir}")
     _leave_stack(local, stack_down)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _supervisor(ctx: Context, parts: tuple[Part, ...], local: bool) -> Supervise:
+    """The session's supervisor: every part a child process it restarts, the local stack's
+    parts too when this session runs on it. Its metrics (HFOS_METRICS_PORT) are served
+    on the port after the parts' (worker N, executor N+1, exchange N+2, supervisor N+3)."""
+    base = ctx.settings.hfos_metrics_port
+    if base:
+        prometheus_client.start_http_server(base + sum(part.serves_metrics for part in parts))
+    config = SupervisorConfig(restart_stack=local)
+    servers = SupervisedServers.of(ctx.settings, ctx.serde)
+    stack = LocalStack() if local else None
+    return lambda slots, say: SessionSupervision(servers, config, slots, stack, say)
 
 
 def _echo(text: str) -> None:
