@@ -38,9 +38,7 @@ def test_catalogue_when_read_then_names_typed_and_helped() -> None:
         assert spec.help.strip(), spec.name
 
 
-def test_catalogue_when_supervisor_and_model_metrics_declared_then_agreed_labels() -> (
-    None
-):
+def test_catalogue_when_supervisor_and_model_metrics_declared_then_agreed_labels() -> None:
     """The supervisor's and the model promotion's metrics keep the names the alert rules
     use; the model's are declared but not exported until the position monitor lands."""
     expected = {
