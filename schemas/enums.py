@@ -86,6 +86,9 @@ class DenyReason(StrEnum):
     SIZE_CAP = "SIZE_CAP"
     LEVERAGE_CAP = "LEVERAGE_CAP"
     COOLDOWN = "COOLDOWN"
+    """The old name of SYMBOL_COOLDOWN: never produced any more, kept so that records
+    written before the rename stay readable (removing an Avro enum symbol breaks
+    BACKWARD compatibility)."""
     POLICY_UNAVAILABLE = "POLICY_UNAVAILABLE"
     STATE_NOT_READY = "STATE_NOT_READY"
     STALE_CONTROL_STATE = "STALE_CONTROL_STATE"
@@ -93,6 +96,9 @@ class DenyReason(StrEnum):
     NEW_POSITIONS_DISABLED = "NEW_POSITIONS_DISABLED"
     NO_POSITION_TO_CLOSE = "NO_POSITION_TO_CLOSE"
     NO_MARKET_PRICE = "NO_MARKET_PRICE"
+    SYMBOL_COOLDOWN = "SYMBOL_COOLDOWN"
+    """The strategy's per-symbol re-entry pause (SPEC §5 "cooldown s"): a symbol traded a
+    moment ago waits before the next order. Not the emergency stop's COOLING_DOWN."""
 
 
 class BreachRule(StrEnum):
