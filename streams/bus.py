@@ -22,7 +22,7 @@ from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
-from schemas.values import rule_problems
+from schemas.values import ValueRuleError, check_rules
 from streams import metrics
 
 
@@ -123,7 +123,7 @@ async def decoded(
             key = decode_key(message.topic, raw_key)
             value = _decode(serde, target, event.value)
             check_key(target, key, value)
-        except SerdeError as error:
+        except (SerdeError, ValueRuleError) as error:
             await dead_letter(dlq_of, item, error, consumer)
             continue
         metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
@@ -132,9 +132,7 @@ async def decoded(
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
     value = serde.decode(target, raw)
-    problems = rule_problems(target.schema_name, value)
-    if problems:
-        raise SerdeError(target.topic, "; ".join(problems))
+    check_rules(target.schema_name, value)  # a typed ValueRuleError names the field
     return value
 
 
