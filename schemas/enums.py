@@ -144,6 +144,20 @@ class EssCommandKind(StrEnum):
     agent that owns a table write it, so the timer asks instead of writing."""
 
 
+class EssUnchangedReason(StrEnum):
+    """Why an accepted ``ess.command`` changed nothing (``ess.unchanged``)."""
+
+    ALREADY_APPLIED = "ALREADY_APPLIED"
+    """The command's id was applied before (a redelivery, or the same command resent)."""
+    AT_LEAST_AS_RESTRICTIVE = "AT_LEAST_AS_RESTRICTIVE"
+    """TRIP or REDUCE of a scope whose state already refuses at least as much."""
+    NOTHING_TO_RESET = "NOTHING_TO_RESET"
+    """RESET of a scope that is ARMED, or COOLING_DOWN (a cooldown ends by itself)."""
+    ALREADY_DISABLED = "ALREADY_DISABLED"
+    COOLDOWN_NOT_DUE = "COOLDOWN_NOT_DUE"
+    """The timer's END_COOLDOWN for a cooldown that has not elapsed or was superseded."""
+
+
 class ScopeKind(StrEnum):
     GLOBAL = "global"
     ACCOUNT = "account"

@@ -8,7 +8,7 @@ import uuid
 
 import click
 
-from schemas.catalogue import ESS_COMMAND, ESS_TRANSITION
+from schemas.catalogue import ESS_COMMAND, ESS_TRANSITION, ESS_UNCHANGED
 from schemas.enums import EssCommandKind, EssTrigger
 from schemas.envelope import envelope
 from schemas.values import iso_millis
@@ -74,10 +74,14 @@ def _send(
         "cause_event_id": None,
     }
     client = CommandClient(
-        ctx.kafka, ctx.names, ctx.serde, ctx.producer, ESS_COMMAND, (ESS_TRANSITION,)
+        ctx.kafka, ctx.names, ctx.serde, ctx.producer, ESS_COMMAND, (ESS_TRANSITION,), ESS_UNCHANGED
     )
     answer = client.submit(str(parsed), record, command_id)
-    click.echo(f"{parsed}: {answer['previous']} -> {answer['state']} (v{answer['version']})")
+    found = answer.record
+    if answer.unchanged:
+        click.echo(f"{parsed}: unchanged ({found['why']}): {found['detail']}")
+        return
+    click.echo(f"{parsed}: {found['previous']} -> {found['state']} (v{found['version']})")
 
 
 def _command(kind: EssCommandKind) -> click.Command:

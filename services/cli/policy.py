@@ -126,7 +126,11 @@ def set_(
             "reason": reason,
         }
     )
-    click.echo(f"{profile} is now v{answer['version']} (hash {answer['hash'][:16]}…)")
+    found = answer.record
+    if answer.unchanged:
+        click.echo(f"{profile} unchanged at v{found['profile_version']}: {found['detail']}")
+        return
+    click.echo(f"{profile} is now v{found['version']} (hash {found['hash'][:16]}…)")
 
 
 def _text(value: object) -> str:
@@ -159,9 +163,11 @@ def activate(ctx: Context, profile: str, expect_version: int | None, by: str, re
             "reason": reason,
         }
     )
-    click.echo(
-        f"{profile} v{answer['profile_version']} is active (activation v{answer['version']})"
-    )
+    found = answer.record
+    if answer.unchanged:
+        click.echo(f"{profile} unchanged: {found['detail']}")
+        return
+    click.echo(f"{profile} v{found['profile_version']} is active (activation v{found['version']})")
 
 
 @policy.command()

@@ -20,6 +20,7 @@ from schemas.catalogue import POLICY_COMMAND, POLICY_UPDATED, TopicNames
 from schemas.enums import PolicyCommandKind
 from schemas.keys import policy_cache_key
 from schemas.serde import AvroSerde
+from services.bus.commands import Answer
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.cli.main import cli
@@ -111,10 +112,10 @@ def test_two_writers_when_same_expected_version_then_exactly_one_wins(
     for writer in writers:
         writer.join(60)
 
-    won = [o for o in outcomes if isinstance(o, dict)]
+    won = [o for o in outcomes if isinstance(o, Answer)]
     lost = [o for o in outcomes if isinstance(o, CommandRefusedError)]
     assert len(won) == 1
-    assert won[0]["version"] == current + 1
+    assert won[0].record["version"] == current + 1
     assert len(lost) == 1
     assert lost[0].error_type == "StaleVersionError"
 
