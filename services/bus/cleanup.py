@@ -1,7 +1,7 @@
 """Deleting what a session left: every topic under one prefix (``hfos topics delete``).
 
 ``hfos up`` and ``./scripts/demo`` give each session fresh topics under a prefix of its
-own (the whole catalogue, 48 topics, plus the worker's changelogs); nothing else removes
+own (the whole catalogue, 52 topics, plus the worker's changelogs); nothing else removes
 them. A prefix is required (an empty one would be every topic) and Kafka's and Faust's
 own ``_``-topics are never touched.
 """

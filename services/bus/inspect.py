@@ -102,6 +102,23 @@ _TRANSIENT = frozenset(
 )
 
 
+def watermarks(
+    consumer: Consumer, where: TopicPartition, seconds: float = _TIMEOUT
+) -> tuple[int, int]:
+    """``(low, high)`` of one partition, waiting out a leader not elected yet: a topic
+    created a moment ago answers NOT_LEADER for a few hundred milliseconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(where, timeout=seconds)
+        except KafkaException as error:
+            if error.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        return int(low), int(high)
+
+
 def _list_offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, attempts: int = 50
 ) -> dict[TopicPartition, int]:
@@ -210,9 +227,7 @@ def _assign(consumer: Consumer, topic: str, options: TailOptions) -> set[int]:
         partitions = [options.partition]
     assignment = []
     for partition in partitions:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=_TIMEOUT
-        )
+        low, high = watermarks(consumer, TopicPartition(topic, partition))
         start = _start(consumer, TopicPartition(topic, partition), low, high, options)
         assignment.append(TopicPartition(topic, partition, start))
     consumer.assign(assignment)

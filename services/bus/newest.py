@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
+from services.bus.inspect import watermarks
 from services.bus.producer import LIBRDKAFKA_LOG
 
 _TIMEOUT = 30.0
@@ -59,7 +60,7 @@ def newest(
         complete = True
         for partition in sorted(metadata.partitions):
             where = TopicPartition(topic, partition)
-            low, high = consumer.get_watermark_offsets(where, timeout=_TIMEOUT)
+            low, high = watermarks(consumer, where)
             matched, scanned, reached_low = _partition(
                 consumer, where, low, high, count, key, budget
             )

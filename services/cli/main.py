@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "services.cli.topics:topics",
         "Inspect, provision and delete the catalogue's topics.",
     ),
-    "schemas": ("services.cli.schemas:schemas", "Check the Avro contracts."),
+    "schemas": ("services.cli.schemas:schemas", "Check and register the Avro contracts."),
     "policy": (
         "services.cli.policy:policy",
         "Risk profiles: versioned, validated, compare-and-set.",

@@ -3,6 +3,7 @@ its seeded policy, and the real ``hfos`` entry point pointed at them."""
 
 from __future__ import annotations
 
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -16,6 +17,7 @@ from confluent_kafka.admin import AdminClient
 from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
+from services.bus.cleanup import delete_topics, topics_under_prefix
 from services.bus.topics import provision
 from services.policy.view import PolicyView
 from services.testing import Servers
@@ -86,3 +88,8 @@ def desk(
     with running_worker(found.env, f"{names.prefix}streams", log):
         _wait_seeded(found)
         yield found
+    if os.environ.get("HFOS_TEST_DROP_TOPICS") == "1":
+        # The suite-wide cleanup sees only what one test created; a module's desk is
+        # created before its first test, so it removes its own topics (and changelogs).
+        admin = AdminClient({"bootstrap.servers": stack.kafka})
+        delete_topics(admin, topics_under_prefix(admin, names.prefix))
