@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from services.bus.inspect import TopicOffsets
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.logs import LIBRDKAFKA_LOG
 
 COUNT_LIMIT = 200_000
 """Offsets per topic read to count exactly: a few seconds of consuming on a 2-core

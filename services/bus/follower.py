@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.logs import LIBRDKAFKA_LOG
 
 OnRecord = Callable[[str, bytes | None], None]
 _METADATA_SECONDS = 5.0

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from services.bus.inspect import watermarks
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.logs import LIBRDKAFKA_LOG
 
 _TIMEOUT = 30.0
 MIN_WINDOW = 500
