@@ -28,7 +28,7 @@ def _send(desk: Desk, spec: TopicSpec, records: list[dict[str, Any]]) -> None:
     producer = EventProducer({"bootstrap.servers": desk.stack.kafka}, desk.serde)
     target = contract(spec, desk.names)
     for record in records:
-        producer.send(target, "bad-scope", record)
+        producer.send(target, str(record["scope"]), record)  # keyed as the owner expects
     assert producer.flush(30) == 0
 
 
