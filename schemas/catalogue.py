@@ -218,6 +218,19 @@ ESS_COMMAND = _log("ess.command", "scope", "hfos.EssCommand", 30, "Commands to t
 ESS_TRANSITION = _log(
     "ess.transition", "scope", "hfos.EssTransition", 365, "Audit of every ESS state change."
 )
+# A command that changes nothing is answered here (the state in force and why), so the
+# CLI waiting for an answer never waits out its timeout on a healthy worker; a week is
+# ample for an answer read within seconds.
+ESS_UNCHANGED = _log(
+    "ess.unchanged", "scope", "hfos.EssUnchanged", 7, "ESS commands that changed nothing."
+)
+POLICY_UNCHANGED = _log(
+    "policy.unchanged",
+    "profile",
+    "hfos.PolicyUnchanged",
+    7,
+    "Policy commands that changed nothing.",
+)
 SYSTEM_HEARTBEAT = _log(
     "system.heartbeat", "service instance", "hfos.SystemHeartbeat", 1, "Liveness of services."
 )
@@ -257,6 +270,8 @@ TOPICS: tuple[TopicSpec, ...] = (
     ESS_COMMAND,
     ESS_STATE,
     ESS_TRANSITION,
+    ESS_UNCHANGED,
+    POLICY_UNCHANGED,
     SYSTEM_HEARTBEAT,
     SYSTEM_RECOVERY,
     RECOVERY_STATE,

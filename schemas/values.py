@@ -35,6 +35,24 @@ class JsonValueError(HfosError):
         self.problem = problem
 
 
+class ValueRuleError(HfosError):
+    """A decoded record that breaks a value rule (a non-finite double, a fraction outside
+    [0, 1], a name or scope that breaks the name rule); ``path`` names the first field."""
+
+    def __init__(self, schema: str, problems: list[str]) -> None:
+        super().__init__(f"{schema}: {'; '.join(problems)}")
+        self.schema = schema
+        self.problems = problems
+        self.path = problems[0].split(":", 1)[0] if problems else ""
+
+
+def check_rules(name: str, record: Mapping[str, Any], schemas: SchemaSet | None = None) -> None:
+    """:class:`ValueRuleError` listing every value rule ``record`` breaks, if any."""
+    problems = rule_problems(name, record, schemas)
+    if problems:
+        raise ValueRuleError(name, problems)
+
+
 def to_json(name: str, record: Any, schemas: SchemaSet | None = None) -> Any:
     """A decoded value of the named type ``name`` as JSON-able data, timestamps as ISO."""
     resolved = schemas or default_schemas()

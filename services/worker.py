@@ -34,6 +34,7 @@ from streams.ess.execution_binding import ExecutionErrorBinding
 from streams.heartbeat import Heartbeat
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
+from streams.strategy.binding import SwitchOwnerBinding
 from streams.watchdog import Watchdog
 
 URGENT = (ESS_COMMAND, POLICY_COMMAND, POLICY_UPDATED, POLICY_ACTIVATED, CIRCUIT_BREAKER_RESET)
@@ -74,6 +75,7 @@ def build_app(
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
     BreakerBinding(app, names, serde, lambda: view.state().active(), watchdog.caught_up_at)
     ExecutionErrorBinding(app, names, serde)
+    SwitchOwnerBinding(app, names, serde)
     heartbeat = Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     if probe is not None:
         WorkerHealth(app, probe, watchdog, heartbeat, view)

@@ -22,7 +22,7 @@ from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
-from schemas.values import rule_problems
+from schemas.values import ValueRuleError, check_rules
 from streams import metrics
 
 
@@ -130,7 +130,7 @@ class EventDecoder:
             key = decode_key(message.topic, raw_key)
             value = _decode(self._serde, target, event.value)
             check_key(target, key, value)
-        except SerdeError as error:
+        except (SerdeError, ValueRuleError) as error:
             await dead_letter(self.dead_letters_of(message.topic), item, error, self._consumer)
             return None
         self._processed[message.topic].inc()
@@ -162,9 +162,7 @@ async def decoded(
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
     value = serde.decode(target, raw)
-    problems = rule_problems(target.schema_name, value)
-    if problems:
-        raise SerdeError(target.topic, "; ".join(problems))
+    check_rules(target.schema_name, value)  # a typed ValueRuleError names the field
     return value
 
 

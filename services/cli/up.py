@@ -16,6 +16,7 @@ import prometheus_client
 
 from services.bus.topics import Outcome, TopicMismatchError, provision
 from services.cli.context import Context
+from services.cli.params import MODEL, NameListParam
 from services.localstack.stack import LocalStack
 from services.supervisor.config import SupervisorConfig
 from services.supervisor.service import Servers as SupervisedServers
@@ -27,13 +28,6 @@ from services.up.supervised import SessionSupervision
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 DEFAULTS = SessionConfig()
-
-
-def _names(_ctx: click.Context, param: click.Parameter, text: str) -> tuple[str, ...]:
-    found = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not found or len(set(found)) != len(found):
-        raise click.BadParameter(f"{text!r}: give distinct names, comma-separated", param=param)
-    return found
 
 
 def default_log_dir() -> Path:
@@ -56,10 +50,15 @@ def default_log_dir() -> Path:
     "--accounts",
     default=",".join(DEFAULTS.accounts),
     show_default=True,
-    callback=_names,
+    type=NameListParam("account id"),
     help="Accounts the exchange funds and the simulator signals for, comma-separated.",
 )
-@click.option("--symbols", default=",".join(DEFAULTS.symbols), show_default=True, callback=_names)
+@click.option(
+    "--symbols",
+    default=",".join(DEFAULTS.symbols),
+    show_default=True,
+    type=NameListParam("symbol"),
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.01),
@@ -71,6 +70,7 @@ def default_log_dir() -> Path:
     "--model",
     default=DEFAULTS.model,
     show_default=True,
+    type=MODEL,
     help="Model the simulator's signals name; promoted before the session starts.",
 )
 @click.option("--model-version", default=DEFAULTS.model_version, show_default=True)
