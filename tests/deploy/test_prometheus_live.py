@@ -23,13 +23,12 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import BALANCE_UPDATED, TopicNames
-from schemas.contracts import contract
-from schemas.envelope import envelope
+from schemas.catalogue import TopicNames
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.testing import Servers
+from services.testing.venue import Venue
 from tests.deploy.conftest import CHART, find_tool
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
@@ -168,16 +167,9 @@ def test_prometheus_when_desk_breaker_trips_then_breaker_alert_fires(
         assert firing(api, "HfosBreakerTripped") == []
 
         producer = EventProducer({"bootstrap.servers": stack.kafka}, serde, service="t")
-        target = contract(BALANCE_UPDATED, names)
+        venue = Venue(producer, names)
         for wallet in (10_000.0, 8_000.0):  # a 20 % drawdown: past normal's 10 % limit
-            record = {
-                "envelope": envelope("test", int(time.time() * 1000)),
-                "account_id": "acc-prom",
-                "wallet_balance": wallet,
-                "equity": None,
-            }
-            producer.send(target, "acc-prom", record)
-        assert producer.flush(30) == 0
+            venue.balance("acc-prom", wallet)
 
         [alert] = eventually(
             "HfosBreakerTripped firing", lambda: firing(api, "HfosBreakerTripped"), 60, logs
