@@ -178,7 +178,7 @@ def test_codec_when_enum_has_more_symbols_than_one_varint_byte_holds_then_fastav
         assert codec.decode(expected, 0) == (record, len(expected))
 
 
-def test_read_long_when_tenth_byte_carries_bits_past_64_then_refused_for_fastavro_to_judge() -> (
+def test_read_long_when_tenth_byte_carries_bits_past_64_then_refused() -> (
     None
 ):
     """A damaged varint decoded as 9223372036854775861 where fastavro (which wraps to 64
