@@ -153,13 +153,14 @@ def first_after(
 def propagation(
     name: str, switch: Event | None, decisions: Sequence[Decision], used: str, value: object
 ) -> Latency | None:
-    """``switch`` -> the first decision recorded under ``value``, in ms."""
+    """``switch`` readable (appended to its topic) -> the first decision recorded under
+    ``value``, in ms."""
     if switch is None:
         return None
-    first = first_after(decisions, switch.at, used, value)
+    first = first_after(decisions, switch.readable, used, value)
     if first is None:
         return None
-    return latency_of(name, [first.at - switch.at], bound_ms=100)
+    return latency_of(name, [first.at - switch.readable], bound_ms=100)
 
 
 def signal_to_decision(decisions: Iterable[Decision]) -> Latency:

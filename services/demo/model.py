@@ -30,11 +30,20 @@ class Event:
     offset: int
     key: str | None
     value: Mapping[str, Any]
+    logged: int | None = None
+    """When the broker appended it (epoch ms), on topics the demo sets to LogAppendTime:
+    the moment a control change became readable, which the producer's own event time
+    (stamped before a fresh CLI process has even connected) does not say."""
 
     @property
     def at(self) -> int:
         """The producer's event time (epoch ms)."""
         return int(self.value["envelope"]["event_time"])
+
+    @property
+    def readable(self) -> int:
+        """When consumers could first read it: the broker's append time where known."""
+        return self.logged if self.logged is not None else self.at
 
     @property
     def event_id(self) -> str:

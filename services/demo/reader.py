@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from confluent_kafka import (
     OFFSET_BEGINNING,
+    TIMESTAMP_LOG_APPEND_TIME,
     Consumer,
     KafkaError,
     KafkaException,
@@ -83,7 +84,11 @@ class _Topics:
         except (SerdeError, InvalidEventError) as problem:
             log.refuse(f"{topic}@{message.partition()}:{message.offset()}: {problem}")
             return None
-        return Event(name, int(message.partition() or 0), int(message.offset() or 0), key, value)
+        kind, stamp = message.timestamp()
+        logged = stamp if kind == TIMESTAMP_LOG_APPEND_TIME else None
+        return Event(
+            name, int(message.partition() or 0), int(message.offset() or 0), key, value, logged
+        )
 
 
 def demo_topics() -> tuple[TopicSpec, ...]:

@@ -9,6 +9,7 @@ events read back after the desk stopped, and the facts of what the script did.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import time
 import uuid
@@ -18,7 +19,8 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import TopicNames
+from schemas.catalogue import POLICY_ACTIVATED, STRATEGY_SWITCHED, TopicNames
+from schemas.catalogue import topic as catalogue
 from schemas.serde import AvroSerde
 from services.bus.cleanup import delete_topics, topics_under_prefix
 from services.bus.producer import EventProducer
@@ -209,8 +211,22 @@ def _drive(
     return aborted, ready
 
 
+LOGGED_TOPICS = (STRATEGY_SWITCHED.name, POLICY_ACTIVATED.name)
+"""Control topics whose records the broker stamps with its append time (LogAppendTime):
+the moment a switch became readable is what its propagation is measured from. Readers
+of these topics use offsets, never record timestamps, so nothing else changes."""
+
+
 def _provision(admin: AdminClient, names: TopicNames) -> None:
-    reports = provision(admin, names.specs())
+    specs = [
+        dataclasses.replace(
+            spec, overrides=(*spec.overrides, ("message.timestamp.type", "LogAppendTime"))
+        )
+        if spec.name in {names.name(catalogue(t)) for t in LOGGED_TOPICS}
+        else spec
+        for spec in names.specs()
+    ]
+    reports = provision(admin, specs)
     mismatched = [r for r in reports if r.outcome is Outcome.MISMATCHED]
     if mismatched:
         raise TopicMismatchError(mismatched)

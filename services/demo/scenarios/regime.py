@@ -1,7 +1,7 @@
 """Scenario 3, regime shift (SPEC §9): ``strategy.switched`` mid-stream; no decision after
 the switch uses the old strategy.
 
-Three accounts stream a seeded signal every tick (25 ms; BUY, SELL or CLOSE, confidence
+Two accounts stream a seeded signal every tick (30 ms; BUY, SELL or CLOSE, confidence
 0.40-0.95) while the operator switches the global strategy twice: moderate -> aggressive
 -> conservative. Each decision records the strategy and the switch version it used.
 "After the switch" is from the switch's event time plus 100 ms, the SPEC's propagation
@@ -18,8 +18,8 @@ from services.demo.scenarios.common import OPERATOR, around
 from services.demo.script import Desk, Driver, Scenario
 from services.demo.timeline import moments, ordered
 
-ACCOUNTS = ("acc-1", "acc-2", "acc-3")
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT")
+ACCOUNTS = ("acc-1", "acc-2")
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 BOUND_MS = 100
 SHIFTS = (("aggressive", "trend regime: aggressive sizing"), ("conservative", "choppy regime"))
 
@@ -27,11 +27,11 @@ SHIFTS = (("aggressive", "trend regime: aggressive sizing"), ("conservative", "c
 def drive(d: Driver) -> None:
     d.step("three accounts stream signals under moderate")
     d.stream(ACCOUNTS, 0.40, 0.95)
-    d.ticks(40)
+    d.ticks(30)
     for strategy, reason in SHIFTS:
         d.step(f"regime shift: hfos strategy switch {strategy}")
         d.hfos("strategy", "switch", strategy, *OPERATOR, "--reason", reason)
-        d.ticks(40)
+        d.ticks(30)
     d.stop_stream()
     d.ticks(4)
 
@@ -47,14 +47,14 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
         f"strategy.switched holds {[e['strategy'] for e in switches]}, expected "
         f"{[s for s, _ in SHIFTS]}",
     )
-    before = [d for d in decisions if not switches or d.at < switches[0].at]
+    before = [d for d in decisions if not switches or d.at < switches[0].readable]
     j.check(
         bool(before) and all(d.event.get("strategy") == "moderate" for d in before),
         f"all {len(before)} decisions before the first switch use moderate",
         "decisions before the first switch did not all use moderate",
     )
     for index, switch in enumerate(switches):
-        until = switches[index + 1].at if index + 1 < len(switches) else None
+        until = switches[index + 1].readable if index + 1 < len(switches) else None
         _regime(j, decisions, switch, until)
     j.timeline = ordered(
         [
@@ -68,9 +68,10 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
 
 def _regime(j: Judgement, decisions: list[Decision], switch: Event, until: int | None) -> None:
     strategy, version = switch["strategy"], switch["version"]
-    after = [d for d in decisions if d.at >= switch.at and (until is None or d.at < until)]
-    window = [d for d in after if d.at <= switch.at + BOUND_MS]
-    judged = [d for d in after if d.at > switch.at + BOUND_MS]
+    start = switch.readable
+    after = [d for d in decisions if d.at >= start and (until is None or d.at < until)]
+    window = [d for d in after if d.at <= start + BOUND_MS]
+    judged = [d for d in after if d.at > start + BOUND_MS]
     old = [d for d in judged if d.event.get("strategy") != strategy]
     j.check(
         bool(judged) and not old,
@@ -101,7 +102,7 @@ SCENARIO = Scenario(
     slug="regime",
     title="Regime shift",
     summary="strategy.switched mid-stream; no decision after the switch uses the old strategy",
-    desk=Desk(accounts=ACCOUNTS, symbols=SYMBOLS, tick_seconds=0.025, volatility=0.002),
+    desk=Desk(accounts=ACCOUNTS, symbols=SYMBOLS, tick_seconds=0.03, volatility=0.002),
     drive=drive,
     judge=judge,
 )

@@ -13,6 +13,8 @@ open position deepens the loss without a second trigger. ``acc-other`` trades th
 
 from __future__ import annotations
 
+from collections import Counter
+
 from schemas.catalogue import CIRCUIT_BREAKER_TRIGGERED, RISK_WARNING
 from services.demo import checks
 from services.demo.events import ACCEPTED, Decision, EventLog
@@ -121,13 +123,20 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
         f"{', '.join(f'{c:+.2f}' for c in closes)})",
         f"only {len(closes)} losing closes before the trigger; the script made {len(LOSING)}",
     )
+    per_rule = Counter(str(e["rule"]) for e in warnings)
+    drawdown = [e for e in warnings if e["rule"] == "MAX_DRAWDOWN"]
     j.check(
-        len(warnings) == 1 and bool(mine) and warnings[0].at <= mine[0].at,
-        f"one risk.warning for {LOSER}, before the trigger ({warnings[0]['value']:.2%} of "
-        f"equity lost)"
-        if warnings
+        bool(drawdown) and bool(mine) and drawdown[0].at <= mine[0].at,
+        f"the MAX_DRAWDOWN warning came before the trigger ({drawdown[0]['value']:.2%} >= "
+        f"{drawdown[0]['warn_fraction']:.0%} of {drawdown[0]['limit']:.2%})"
+        if drawdown
         else "",
-        f"{len(warnings)} risk.warning records for {LOSER} (once per episode, before the trigger)",
+        f"no MAX_DRAWDOWN risk.warning for {LOSER} before its trigger (breaker warning)",
+    )
+    j.check(
+        bool(per_rule) and max(per_rule.values()) == 1,
+        f"one risk.warning per rule in the episode ({dict(per_rule)})",
+        f"risk.warning repeated within the episode (once per rule): {dict(per_rule)}",
     )
     j.check(
         len(mine) == 1,

@@ -127,7 +127,7 @@ def _sizes_shrink(j: Judgement, facts: Facts, by_signal: dict[str, Decision]) ->
 def _after_switch(
     j: Judgement, decisions: list[Decision], activation: Event, switch: Event
 ) -> None:
-    settled = max(activation.at, switch.at) + BOUND_MS
+    settled = max(activation.readable, switch.readable) + BOUND_MS
     late = [d for d in decisions if d.at > settled]
     old = [
         d
