@@ -179,7 +179,7 @@ def moment(event: Event) -> Moment:
         if text is not None
         else ", ".join(f"{k} {v}" for k, v in event.value.items() if k != "envelope")
     )
-    return Moment(event.at, event.topic, body)
+    return Moment(event.readable, event.topic, body)
 
 
 def moments(events: Iterable[Event]) -> list[Moment]:
