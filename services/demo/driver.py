@@ -63,6 +63,9 @@ class LiveDriver:
     def stop_stream(self) -> None:
         self._feed.stream(None)
 
+    def sent(self) -> list[str]:
+        return self._feed.sent()
+
     def gap(self, symbol: str, change: float) -> None:
         self._feed.gap(symbol, change)
 

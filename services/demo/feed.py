@@ -131,6 +131,10 @@ class Feed:
         with self._lock:
             self.signals.stream(stream)
 
+    def sent(self) -> list[str]:
+        with self._lock:
+            return list(self.signals.sent)
+
     def gap(self, symbol: str, change: float) -> None:
         with self._lock:
             self._walk.add_gap(Gap(self._walk.tick + 1, symbol, change))

@@ -23,7 +23,7 @@ from schemas.catalogue import POLICY_ACTIVATED, STRATEGY_SWITCHED, TopicNames
 from schemas.catalogue import topic as catalogue
 from schemas.serde import AvroSerde
 from services.bus.cleanup import delete_topics, topics_under_prefix
-from services.bus.producer import EventProducer
+from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
 from services.bus.topics import Outcome, TopicMismatchError, provision
 from services.demo.chaos import LocalChaos
 from services.demo.desk import RunningDesk, available_parts, desk_parts, supervised
@@ -107,7 +107,7 @@ def run_scenario(
     names = TopicNames(env.prefix(scenario))
     log_dir = env.report_dir / f"{scenario.number}-{scenario.slug}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    admin = AdminClient(env.kafka)
+    admin = AdminClient(env.kafka, logger=LIBRDKAFKA_LOG)
     _provision(admin, names)
     facts = Facts(parts=tuple(p.name for p in desk_parts(("probe",), ("PROBE",))))
     aborted, ready = _drive(env, scenario, names, log_dir, facts, on_step, live)

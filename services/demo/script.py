@@ -73,6 +73,9 @@ class Driver(Protocol):
 
     def stop_stream(self) -> None: ...
 
+    def sent(self) -> list[str]:
+        """Every signal id the simulator has sent so far."""
+
     def gap(self, symbol: str, change: float) -> None:
         """Move ``symbol``'s price by ``change`` (a fraction) at the next tick."""
 

@@ -27,6 +27,7 @@ from services.demo import checks
 from services.demo.events import EventLog
 from services.demo.model import Event, Facts, Judgement, latency_of
 from services.demo.plotdata import recovery_plot
+from services.demo.scenarios.common import decided
 from services.demo.script import Desk, Driver, Scenario, ScenarioAborted
 from services.demo.timeline import moment, moments, note, ordered
 
@@ -43,6 +44,10 @@ SUPERVISOR_SECONDS = 120.0
 4 + 8 + 16 s of delays plus the failed attempts' 15 s windows); Kafka answers 16-31 s after
 its restart here (README, supervisor measurements)."""
 REDIS, KAFKA = "redis", "kafka"
+CATCH_UP_SECONDS = 120.0
+"""After a broker restart the executor's consumer group waits for the coordinator to load
+its offsets and expire the member the broker lost (~30 s here), then decides the backlog;
+two minutes, then the verdict says which signals were never decided."""
 EXACTLY_ONCE = (TRADE_SIGNAL, MARKET_PRICE, ORDER_REQUESTED, ORDER_REJECTED, ACCOUNT_UPDATED)
 """Topics written by idempotent or transactional producers: an event id twice is a bug."""
 
@@ -102,6 +107,8 @@ def drive(d: Driver) -> None:
         _recovered(KAFKA, ("ATTEMPT_SUCCEEDED", "RECOVERED")),  # type: ignore[arg-type]
         60,
     )
+    d.step("waiting for the desk to decide every signal sent")
+    d.wait_for("a decision for every signal sent", decided(*d.sent()), CATCH_UP_SECONDS)
     d.ticks(10)
 
 
