@@ -21,10 +21,11 @@ _DAY_MS = 24 * 60 * 60 * 1000
 # producer uses (Java's murmur2(key) % partitions, schemas/partitioner.py) sends an account
 # to the same partition number on each of them: that co-partitioning is what lets one
 # worker own all of an account's state.
-# 6 splits evenly over 1, 2, 3 or 6 workers; it is fixed up front because adding
-# partitions later remaps keys and breaks per-account ordering; and it stays cheap on a
-# single-node test broker (~6 x 21 topics of files, not hundreds).
-ACCOUNT_PARTITIONS = 6
+# 12 splits evenly over 1, 2, 3, 4, 6 or 12 stream workers, the unit of scale-out (a
+# worker owns whole partitions); it is fixed up front because adding partitions later
+# remaps keys and breaks per-account ordering; and it stays cheap on a single-node broker
+# (12 x 26 account topics and their DLQs of files per deployment, not thousands).
+ACCOUNT_PARTITIONS = 12
 
 # Control state (policies, strategies, models, the ESS) is tiny (a few events a day) and
 # every process needs all of it: one partition gives one total order per topic, a single

@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "breaker": ("services.cli.breaker:breaker", "The drawdown circuit breaker."),
     "ess": ("services.cli.ess:ess", "Emergency stop: status, trip, reduce, reset."),
+    "positions": (
+        "services.cli.positions:positions",
+        "Open positions, wallet and equity per account, from the venue's latest snapshot.",
+    ),
     "orders": (
         "services.cli.orders:orders",
         "The executor's latest decisions and the venue's failures.",
