@@ -43,11 +43,11 @@ class LocalChaos:
         facts: Facts,
     ) -> None:
         self._stack, self._kafka, self._names, self._facts = stack, dict(kafka), names, facts
-        self._redis = redis.Redis.from_url(redis_url, **_FAST)  # type: ignore[arg-type]
+        self._redis = redis.Redis.from_url(redis_url, **_FAST)
         self._view = PolicyView(kafka, names, serde)
         # One client, asked again and again: it reconnects by itself when the broker is
         # back (a new client per question opened hundreds of connections a minute).
-        self._admin = AdminClient({**self._kafka, "logger": LIBRDKAFKA_LOG})
+        self._admin = AdminClient(dict(self._kafka), logger=LIBRDKAFKA_LOG)
         self._held: dict[str, socket.socket] = {}
         self._reading = threading.Event()
         self._reader: threading.Thread | None = None

@@ -76,7 +76,8 @@ class Live:
             step, log = self._step, self._log
         elapsed = time.monotonic() - self._started
         tally = f" | {counts(log)}" if log is not None else ""
-        return f"[{self._scenario.number}/{self._total} {self._scenario.title}] {elapsed:5.1f} s {step}{tally}"
+        head = f"[{self._scenario.number}/{self._total} {self._scenario.title}]"
+        return f"{head} {elapsed:5.1f} s {step}{tally}"
 
     def _print(self) -> None:
         line = self._line()
@@ -126,7 +127,8 @@ def show(result: Result, out: TextIO = sys.stdout) -> None:
     out.writelines(f"   FAILED   {failure}\n" for failure in j.failures)
     if result.undecodable:
         out.write(
-            f"   {len(result.undecodable)} records failed decode_checked: {result.undecodable[:2]}\n"
+            f"   {len(result.undecodable)} records failed decode_checked: "
+            f"{result.undecodable[:2]}\n"
         )
     out.write(f"   {j.status.value}: {j.reason} ({result.seconds:.1f} s)\n")
     out.flush()

@@ -13,6 +13,7 @@ started it, ``services.up.children``) and stops them in reverse order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -123,9 +124,8 @@ class RunningDesk:
     def _supervise(self) -> None:
         servers, config, stack = self._supervised
         for child in self._children:
-            part = child.part
             self._slots[child.name] = ChildSlot(
-                child, lambda part=part: self._spawn(part), owner_spawns=True
+                child, functools.partial(self._spawn, child.part), owner_spawns=True
             )
         self._supervision = SessionSupervision(servers, config, self._slots, stack, self._say)
 

@@ -107,7 +107,7 @@ def run_scenario(
     names = TopicNames(env.prefix(scenario))
     log_dir = env.report_dir / f"{scenario.number}-{scenario.slug}"
     log_dir.mkdir(parents=True, exist_ok=True)
-    admin = AdminClient(env.kafka, logger=LIBRDKAFKA_LOG)
+    admin = AdminClient(dict(env.kafka), logger=LIBRDKAFKA_LOG)
     _provision(admin, names)
     facts = Facts(parts=tuple(p.name for p in desk_parts(("probe",), ("PROBE",))))
     aborted, ready = _drive(env, scenario, names, log_dir, facts, on_step, live)

@@ -146,8 +146,7 @@ def _promoted(e: Event) -> str:
 
 
 def _loaded(e: Event) -> str:
-    fields = ", ".join(f"{k} {v}" for k, v in e.value.items() if k != "envelope")
-    return fields
+    return ", ".join(f"{k} {v}" for k, v in e.value.items() if k != "envelope")
 
 
 _TEXT: dict[str, Callable[[Event], str]] = {

@@ -18,6 +18,8 @@ could not show.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from schemas.catalogue import CIRCUIT_BREAKER_TRIGGERED, ESS_COMMAND, MARKET_PRICE
 from services.demo import checks
 from services.demo.events import ACCEPTED, EventLog
@@ -236,7 +238,7 @@ def _trip_cycle(j: Judgement, log: EventLog, scope: str) -> None:
 def _gap_tick(log: EventLog) -> list[Event]:
     """The BTCUSDT price that carried the gap (the largest tick-to-tick drop)."""
     prices = [e for e in log.of(MARKET_PRICE.name) if e["symbol"] == "BTCUSDT"]
-    drops = [(b["price"] / a["price"] - 1, b) for a, b in zip(prices, prices[1:], strict=False)]
+    drops = [(b["price"] / a["price"] - 1, b) for a, b in pairwise(prices)]
     worst = min(drops, key=lambda pair: pair[0], default=None)
     return [worst[1]] if worst is not None and worst[0] < GAP / 2 else []
 

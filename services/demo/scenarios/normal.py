@@ -91,7 +91,7 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
     )
     checks.no_risk_events(j, log)
     j.timeline = ordered(
-        [*labelled(facts, by_signal), *moments(e for e in log.fills().values() for e in e[:1])]
+        [*labelled(facts, by_signal), *moments(fills[0] for fills in log.fills().values())]
     )
     j.latency(checks.signal_to_decision(decisions))
     j.latency(checks.order_to_fill(log, decisions))

@@ -208,7 +208,8 @@ def _after_trip(j: Judgement, decisions: list[Decision], tripped: Event) -> None
     j.check(
         bool(exits) and all(d.accepted for d in exits),
         f"{len(exits)} closes of {LOSER} passed under TRIPPED",
-        f"closes of {LOSER} blocked under TRIPPED: {[d.describe() for d in exits if not d.accepted]}",
+        f"closes of {LOSER} blocked under TRIPPED: "
+        f"{[d.describe() for d in exits if not d.accepted]}",
     )
     others = [d for d in after if d.account == OTHER and d.opens and d.accepted]
     j.check(
