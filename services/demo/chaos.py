@@ -55,8 +55,13 @@ class LocalChaos:
     def kill(self, part: str) -> None:
         self._stack.kill(part)
 
-    def hold_port(self, part: str) -> None:
+    def kill_holding_port(self, part: str) -> None:
         port = self._stack.state().parts[part].ports[0]
+        # Not kill(): it waits until the process is reaped, which for a server an earlier
+        # process started is up to its reaper (1.4-2 s here) -- the supervisor's first
+        # restart comes 1.8 s after the kill and took the port first. The listening socket
+        # closes when the process exits, before it is reaped: bind from then on.
+        self._stack.kill(part, wait=False)
         deadline = time.monotonic() + PORT_FREE_SECONDS
         while True:
             squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -67,7 +72,7 @@ class LocalChaos:
                 squatter.close()
                 if time.monotonic() > deadline:
                     raise DemoError(f"{part}'s port {port} stayed taken: {error}") from error
-                time.sleep(0.05)
+                time.sleep(0.002)
                 continue
             squatter.listen(16)
             self._held[part] = squatter

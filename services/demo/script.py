@@ -27,8 +27,9 @@ class Chaos(Protocol):
     def kill(self, part: str) -> None:
         """SIGKILL ``part`` (``kafka``, ``redis``), as a crash would."""
 
-    def hold_port(self, part: str) -> None:
-        """Keep ``part``'s port taken, so no restart can bind it (a host that is down)."""
+    def kill_holding_port(self, part: str) -> None:
+        """SIGKILL ``part`` and take its port the moment it is free, so that no restart
+        can bind it until :meth:`release_port` (a host that is down)."""
 
     def release_port(self, part: str) -> None: ...
 
