@@ -79,15 +79,19 @@ def risk_plot(  # noqa: PLR0913 - what the figure shows, each named
 
 def _ess_steps(log: EventLog, scope: str) -> tuple[tuple[int, float], ...]:
     """The scope's state after each transition, as the index in ESS_LEVELS; ARMED from the
-    first event read until its first transition (a scope never written is ARMED)."""
-    first = min((e.at for e in log.of("account.updated")), default=None)
+    first account update until its first transition (a scope never written is ARMED), and
+    the last state held until the last account update (a latched TRIPPED is a line, not
+    a point)."""
+    updates = [e.at for e in log.of("account.updated")]
     steps: list[tuple[int, float]] = []
-    if first is not None:
-        steps.append((first, float(ESS_LEVELS.index("ARMED"))))
+    if updates:
+        steps.append((min(updates), float(ESS_LEVELS.index("ARMED"))))
     for transition in log.transitions(scope):
         state = str(transition["state"])
         if state in ESS_LEVELS:
             steps.append((transition.at, float(ESS_LEVELS.index(state))))
+    if updates and max(updates) > steps[-1][0]:
+        steps.append((max(updates), steps[-1][1]))
     return tuple(steps)
 
 

@@ -18,6 +18,7 @@ from services.demo.model import PlotData, Series
 
 _STEP_PANELS = ("ess state",)
 _SCATTER_PANELS = ("recovery", "policy reads")
+_STEP_SHIFT = 0.08
 _PANEL_HEIGHT = 2.4
 _WIDTH = 11.0
 
@@ -58,10 +59,12 @@ def draw(data: PlotData, zero: int, path: Path) -> Path:
 
 def _panel(ax: Axes, data: PlotData, name: str, zero: int) -> None:
     levels = data.levels.get(name)
-    for series in data.series[name]:
+    for index, series in enumerate(data.series[name]):
         xs, ys = _xy(series, zero)
         if name in _STEP_PANELS:
-            ax.step(xs, ys, where="post", label=series.label, linewidth=2)
+            # Scopes in the same state would hide each other: each drawn a little apart.
+            shifted = [y + _STEP_SHIFT * index for y in ys]
+            ax.step(xs, shifted, where="post", label=series.label, linewidth=2)
         elif name in _SCATTER_PANELS:
             ax.plot(xs, ys, marker="o", linestyle="none", markersize=4, label=series.label)
         else:
