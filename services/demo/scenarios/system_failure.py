@@ -24,8 +24,8 @@ from schemas.catalogue import (
     TRADE_SIGNAL,
 )
 from services.demo import checks
-from services.demo.events import EventLog
-from services.demo.model import Event, Facts, Judgement, latency_of
+from services.demo.events import Decision, EventLog
+from services.demo.model import Event, Facts, Judgement, Moment, latency_of
 from services.demo.plotdata import recovery_plot
 from services.demo.scenarios.common import decided
 from services.demo.script import Desk, Driver, Scenario, ScenarioAborted
@@ -140,7 +140,7 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
             *(note(at, name) for name, at in facts.marks.items()),
             *moments(e for e in history if e["subsystem"] in (REDIS, KAFKA)),
             *moments(log.transitions()),
-            *_refusals(decisions),
+            *_refusals(decisions, facts),
         ]
     )
     j.plots.append(recovery_plot(log, facts.policy_reads))
@@ -240,7 +240,7 @@ def _on_backoff(attempt: int, delay_ms: int) -> bool:
     return base <= delay_ms <= base * (1 + JITTER)
 
 
-def _outages(j: Judgement, facts: Facts, decisions: list) -> None:  # type: ignore[type-arg]
+def _outages(j: Judgement, facts: Facts, decisions: list[Decision]) -> None:
     marks = facts.marks
     for name, start, end in (
         ("Redis down (killed -> answering)", "redis killed", "redis answers"),
@@ -251,12 +251,14 @@ def _outages(j: Judgement, facts: Facts, decisions: list) -> None:  # type: igno
     j.latency(checks.signal_to_decision(decisions))
 
 
-def _refusals(decisions: list) -> list:  # type: ignore[type-arg]
-    """The first refusal of each fail-closed kind and the first acceptance after it."""
+def _refusals(decisions: list[Decision], facts: Facts) -> list[Moment]:
+    """From the broker's kill on: the first decision of each outcome (what the desk did
+    with the signals held up by the outage, and when it traded again)."""
+    since = facts.marks.get("broker killed", 0)
     lines = []
     seen: set[str] = set()
     for d in decisions:
-        if d.outcome in ("STALE_CONTROL_STATE", "STATE_NOT_READY") and d.outcome not in seen:
+        if d.at >= since and d.outcome not in seen:
             seen.add(d.outcome)
             lines.append(moment(d.event))
     return lines
