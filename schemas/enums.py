@@ -146,9 +146,11 @@ class ScopeKind(StrEnum):
 
 
 class ModelFormat(StrEnum):
-    """Model artifact formats that load without executing code (no pickle)."""
+    """Model artifact formats. Consumers load ONNX only; JSON_LINEAR is kept for records
+    written before ONNX and is refused (UNSUPPORTED_FORMAT). Nothing is ever unpickled."""
 
     JSON_LINEAR = "JSON_LINEAR"
+    ONNX = "ONNX"
 
 
 class ModelLoadError(StrEnum):

@@ -34,9 +34,9 @@ DAY_MS = 86_400_000
 def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
     """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command (the
     one write path of SPEC §2), order.failed (the source of SPEC §4's execution-error
-    trigger) and account.updated (the venue's ordered account stream, SPEC §1's delivery
-    order)."""
-    extra = {"policy.command", "order.failed", "account.updated"}
+    trigger), account.updated (the venue's ordered account stream, SPEC §1's delivery
+    order) and model.promotion.check (the promotion coordinator's deadline, SPEC §6)."""
+    extra = {"policy.command", "order.failed", "account.updated", "model.promotion.check"}
     assert {spec.name for spec in TOPICS} == SPEC_TOPICS | extra
 
 
