@@ -12,8 +12,9 @@ from typing import TypeAlias
 
 from streams.policy.exceptions import PolicyValidationError
 
-FieldValue: TypeAlias = float | int | bool
-"""A validated profile value: ``float`` fields are always ``float`` (never ``int``)."""
+FieldValue: TypeAlias = float | int | bool | str
+"""A validated profile value: ``float`` fields are always ``float`` (never ``int``); a
+``str`` field holds one of its ``choices`` (the symbols of an Avro enum)."""
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class FieldSpec:
     """One row of the table. ``low``/``high`` of ``None`` mean unbounded on that side."""
 
     name: str
-    kind: type[float] | type[int] | type[bool]
+    kind: type[float] | type[int] | type[bool] | type[str]
     low: float | None = None
     high: float | None = None
     low_closed: bool = True
@@ -29,12 +30,20 @@ class FieldSpec:
     required: bool = True
     """False for the settings outside the SPEC §2 table (flash crash, cooldown): a record
     without them takes the default profile's value (they are not on the wire yet)."""
+    choices: tuple[str, ...] = ()
+    """The allowed values of a ``str`` field, as they travel (Avro enum symbols)."""
+    hashed_at_default: bool = True
+    """False for a field added after profiles were first hashed: at its default value it is
+    left out of the hashed document, so every version written before the field existed
+    still verifies, and a profile that never set it keeps its hash."""
 
     @property
     def allowed(self) -> str:
         """The valid values as an operator would read them, e.g. ``a number in (0, 125]``."""
         if self.kind is bool:
             return "true or false"
+        if self.kind is str:
+            return "one of " + ", ".join(self.choices)
         noun = "a whole number" if self.kind is int else "a finite number"
         if self.high is None:
             sign = ">=" if self.low_closed else ">"
@@ -54,6 +63,10 @@ class FieldSpec:
             if isinstance(value, bool):
                 return value
             raise self._refuse(value, "not a boolean")
+        if self.kind is str:
+            if isinstance(value, str) and value in self.choices:
+                return value
+            raise self._refuse(value, "not an allowed value")
         number = self._number(value)
         if not math.isfinite(number):
             raise self._refuse(value, "not a finite number")
@@ -103,6 +116,16 @@ FIELDS: tuple[FieldSpec, ...] = (
     # SPEC §4: cooldown after a reset, default 15 min; capped at one day, since a longer
     # cooldown is a TRIPPED scope in disguise.
     FieldSpec("ess_cooldown_seconds", int, 1, 86_400, required=False),
+    # SPEC §7: the state the supervisor asks of the global scope when a critical subsystem
+    # exhausts its recovery attempts or stays silent past its bound. Only the two states
+    # a system trigger may ask for (streams/ess/triggers.py).
+    FieldSpec(
+        "supervisor_escalation_state",
+        str,
+        choices=("REDUCING", "TRIPPED"),
+        required=False,
+        hashed_at_default=False,
+    ),
 )
 
 FIELDS_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in FIELDS}

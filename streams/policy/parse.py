@@ -25,6 +25,8 @@ def parse_value(field: str, text: str) -> FieldValue:
     cleaned = text.strip()
     if spec.kind is bool:
         return _parse_bool(spec, cleaned)
+    if spec.kind is str:
+        return _parse_choice(spec, cleaned)
     if spec.kind is int:
         return _parse_int(spec, cleaned)
     return _parse_float(spec, cleaned)
@@ -64,6 +66,14 @@ def _parse_bool(spec: FieldSpec, text: str) -> bool:
     if lowered in _FALSE:
         return False
     raise PolicyValidationError(spec.name, text, spec.allowed, "not a boolean")
+
+
+def _parse_choice(spec: FieldSpec, text: str) -> str:
+    """One of the field's choices, whatever the case it was typed in (``reducing``)."""
+    upper = text.upper()
+    if upper in spec.choices:
+        return upper
+    raise PolicyValidationError(spec.name, text, spec.allowed, "not an allowed value")
 
 
 def _parse_int(spec: FieldSpec, text: str) -> int:

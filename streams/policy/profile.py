@@ -36,6 +36,7 @@ class RiskProfile:
     flash_crash_drop: float = 0.03
     flash_crash_window_seconds: int = 10
     ess_cooldown_seconds: int = 900
+    supervisor_escalation_state: str = "REDUCING"
 
     def __post_init__(self) -> None:
         coerced, errors = _coerce_all(self.values())

@@ -5,9 +5,12 @@ What is hashed, exactly: the UTF-8 bytes of the JSON object ``{"profile": <name>
 SPEC §2 table plus ``flash_crash_drop``, ``flash_crash_window_seconds`` and
 ``ess_cooldown_seconds``), with keys sorted, no whitespace (separators ``,`` and ``:``),
 floats written by ``float.__repr__`` (``0.1`` -> ``0.1``, ``5.0`` -> ``5.0``), integers
-as digits and booleans as ``true``/``false``. The version number, author, reason and
-creation time are NOT hashed: the hash names the values a decision was made with, so two
-versions with equal values share a hash.
+as digits, booleans as ``true``/``false`` and enum symbols as strings. A field added
+after profiles were first hashed (``supervisor_escalation_state``) is in the document
+only when it differs from its default, so every hash written before it existed still
+verifies. The version number, author, reason and creation time are NOT hashed: the hash
+names the values a decision was made with, so two versions with equal values share a
+hash.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from schemas.enums import ProfileName
 from streams.policy.exceptions import (
@@ -24,6 +27,7 @@ from streams.policy.exceptions import (
     PolicyValidationError,
     StaleVersionError,
 )
+from streams.policy.fields import FIELDS_BY_NAME, FieldValue
 from streams.policy.profile import DEFAULT_PROFILES, RiskProfile, profile_name, validate_changes
 
 _TEXT = "a non-empty string"
@@ -47,9 +51,18 @@ class PolicyVersion:
 
 def canonical_json(profile: ProfileName, values: RiskProfile) -> str:
     """The exact text that is hashed (see the module docstring)."""
-    document = {"profile": profile.value, **values.values()}
+    document = {"profile": profile.value, **_hashed(values)}
     # json writes floats with float.__repr__, the shortest text that round-trips.
     return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def _hashed(values: RiskProfile) -> dict[str, FieldValue]:
+    defaults = {field.name: field.default for field in fields(RiskProfile)}
+    return {
+        name: value
+        for name, value in values.values().items()
+        if FIELDS_BY_NAME[name].hashed_at_default or value != defaults[name]
+    }
 
 
 def policy_hash(profile: ProfileName, values: RiskProfile) -> str:

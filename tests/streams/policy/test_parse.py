@@ -22,6 +22,8 @@ from streams.policy import (
         ("allow_new_positions=false", ("allow_new_positions", False)),
         ("allow_new_positions=TRUE", ("allow_new_positions", True)),
         ("position_size_cap=1e3", ("position_size_cap", 1000.0)),
+        ("supervisor_escalation_state=tripped", ("supervisor_escalation_state", "TRIPPED")),
+        ("supervisor_escalation_state=REDUCING", ("supervisor_escalation_state", "REDUCING")),
     ],
 )
 def test_parse_when_well_formed_then_typed_value(text: str, expected: tuple[str, object]) -> None:
@@ -36,6 +38,7 @@ def test_parse_when_well_formed_then_typed_value(text: str, expected: tuple[str,
         ("max_leverage=abc", "max_leverage"),
         ("breach_confirmations=1.5", "breach_confirmations"),
         ("allow_new_positions=maybe", "allow_new_positions"),
+        ("supervisor_escalation_state=ARMED", "supervisor_escalation_state"),
         ("no_such_field=1", "no_such_field"),
         ("max_leverage", "max_leverage"),
     ],

@@ -46,6 +46,23 @@ def test_defaults_when_read_then_flash_crash_and_cooldown_match_spec_sections_4_
         assert values.ess_cooldown_seconds == 900
 
 
+def test_defaults_when_read_then_supervisor_escalates_to_reducing() -> None:
+    for values in DEFAULT_PROFILES.values():
+        assert values.supervisor_escalation_state == "REDUCING"
+
+
+@pytest.mark.parametrize("value", ["ARMED", "DISABLED", "COOLING_DOWN", "reducing", "", 1, None])
+def test_validate_when_escalation_state_not_reducing_or_tripped_then_refused_naming_both(
+    value: object,
+) -> None:
+    """Only the two states a system trigger may ask for; case is the CLI parser's business."""
+    with pytest.raises(InvalidPolicyError) as raised:
+        validate_changes("normal", {"supervisor_escalation_state": value})
+    [error] = raised.value.errors
+    assert error.field == "supervisor_escalation_state"
+    assert error.allowed == "one of REDUCING, TRIPPED"
+
+
 def test_field_table_when_read_then_lists_every_profile_field_in_order() -> None:
     assert [spec.name for spec in FIELDS] == list(DEFAULT_PROFILES[ProfileName.NORMAL].values())
 

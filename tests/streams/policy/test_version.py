@@ -62,6 +62,26 @@ def test_hash_when_computed_then_is_sha256_of_the_canonical_json() -> None:
     assert policy_hash(ProfileName.NORMAL, NORMAL) == expected
 
 
+@pytest.mark.parametrize(
+    ("profile", "written_before_the_escalation_field"),
+    [
+        (ProfileName.NORMAL, "00417076a8b587e530b404bd335c385947272904cd9b6d0077e6c75baf37cb3a"),
+        (ProfileName.DEFENSIVE, "8a7adf5795c9238b7ac071199f41fd06c70410adb15169c689441fe7472f52b4"),
+    ],
+)
+def test_hash_when_escalation_state_at_default_then_same_as_before_the_field_existed(
+    profile: ProfileName, written_before_the_escalation_field: str
+) -> None:
+    """Versions already on policy.updated keep verifying after the upgrade."""
+    assert policy_hash(profile, DEFAULT_PROFILES[profile]) == written_before_the_escalation_field
+
+
+def test_hash_when_escalation_state_tripped_then_differs_from_default() -> None:
+    tripped = replace(NORMAL, supervisor_escalation_state="TRIPPED")
+    assert '"supervisor_escalation_state":"TRIPPED"' in canonical_json(ProfileName.NORMAL, tripped)
+    assert policy_hash(ProfileName.NORMAL, tripped) != policy_hash(ProfileName.NORMAL, NORMAL)
+
+
 def test_hash_when_profile_name_differs_then_differs() -> None:
     assert policy_hash(ProfileName.NORMAL, NORMAL) != policy_hash(ProfileName.DEFENSIVE, NORMAL)
 
