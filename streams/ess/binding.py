@@ -23,7 +23,7 @@ from typing import Any
 import faust
 
 from schemas.catalogue import ESS_COMMAND, ESS_STATE, ESS_TRANSITION, TopicNames
-from schemas.enums import EssState, EssTrigger
+from schemas.enums import EssCommandKind, EssState, EssTrigger
 from schemas.keys import ESS_TABLE
 from schemas.serde import AvroSerde
 from streams import metrics, timers
@@ -45,6 +45,9 @@ from streams.ess.triggers import apply_trigger, tick
 log = logging.getLogger(__name__)
 PRODUCER = "hfos-ess"
 DEFAULT_COOLDOWN_SECONDS = 900
+_KIND_TARGETS = {EssCommandKind.TRIP: EssState.TRIPPED, EssCommandKind.REDUCE: EssState.REDUCING}
+"""A system command's kind names the state it asks for: the supervisor's escalation is
+a REDUCE or a TRIP as the active policy says (SPEC §7)."""
 
 
 class EssBinding:
@@ -108,6 +111,7 @@ class EssBinding:
                 command.trigger,
                 command.cause_event_id,
                 now,
+                target=_KIND_TARGETS.get(command.kind),
                 by=command.by,
                 reason=command.reason,
             )
