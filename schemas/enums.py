@@ -153,6 +153,13 @@ class ModelFormat(StrEnum):
     ONNX = "ONNX"
 
 
+class FlashCrashScope(StrEnum):
+    """Which scope a flash crash asks the emergency stop to restrict (policy)."""
+
+    GLOBAL = "GLOBAL"
+    AFFECTED = "AFFECTED"
+
+
 class ModelLoadError(StrEnum):
     DIGEST_MISMATCH = "DIGEST_MISMATCH"
     FETCH_FAILED = "FETCH_FAILED"

@@ -99,8 +99,10 @@ def fetch(
         with fsspec.open(uri, "rb", **_options(scheme, timeout)) as stream:
             data = stream.read(max_bytes + 1)
     except ImportError as missing:
-        raise FetchFailedError(uri, f"{scheme}:// needs the fsspec package for it ({missing})")
-    except Exception as error:  # noqa: BLE001 - every backend raises its own; all mean "not read"
+        raise FetchFailedError(
+            uri, f"{scheme}:// needs its fsspec package ({missing})"
+        ) from missing
+    except Exception as error:  # every backend raises its own; all mean "not read"
         raise FetchFailedError(uri, f"{type(error).__name__}: {error}") from error
     if len(data) > max_bytes:
         raise FetchFailedError(uri, f"larger than {max_bytes} bytes")

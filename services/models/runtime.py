@@ -36,7 +36,7 @@ def session_of(artifact: Artifact) -> Any:
         return ort.InferenceSession(
             artifact.data, sess_options=options, providers=["CPUExecutionProvider"]
         )
-    except Exception as error:  # noqa: BLE001 - onnxruntime raises its own for any bad graph
+    except Exception as error:  # onnxruntime raises its own for any bad graph
         raise InvalidArtifactError(artifact.uri, f"onnxruntime refused it: {error}") from error
 
 
@@ -76,7 +76,7 @@ def exit_model(name: str, version: str, artifact: Artifact, features: int) -> Ex
     model = ExitModel(name, version, artifact.sha256, session, inputs[0].name, features)
     try:
         scores = model.predict(np.zeros((1, features), dtype=np.float32))
-    except Exception as error:  # noqa: BLE001 - a graph that loads but cannot run
+    except Exception as error:  # a graph that loads but cannot run
         raise InvalidArtifactError(artifact.uri, f"does not run: {error}") from error
     if scores.shape != (1,) or not np.isfinite(scores).all():
         raise InvalidArtifactError(artifact.uri, f"scores {scores!r} are not one probability")
