@@ -13,6 +13,8 @@ from services.cli.demo import demo
 from services.cli.ess import ess
 from services.cli.exchange import exchange
 from services.cli.executor import executor
+from services.cli.model import model
+from services.cli.monitor import monitor
 from services.cli.policy import policy
 from services.cli.schemas import schemas
 from services.cli.simulate import simulate
@@ -43,6 +45,8 @@ for group in (
     exchange,
     simulate,
     up,
+    model,
+    monitor,
 ):
     cli.add_command(group)
 
