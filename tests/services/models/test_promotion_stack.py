@@ -1,0 +1,160 @@
+"""Safe promotion on the real stack (SPEC §6): the worker's coordinator, the position
+monitor and the executor as model consumers, promotions through the CLI and past it."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from schemas.ids import derived_id
+from schemas.serde import AvroSerde
+from services.bus.producer import EventProducer
+from services.testing import Servers
+from services.testing.desk import running_executor
+from services.testing.models import built_model, http_server, pickle_bomb
+from services.testing.workers import running_worker, stop_worker
+from tests.services.models.harness import (
+    EXIT,
+    PromotionDesk,
+    acked_by,
+    running_monitor,
+    start_monitor_process,
+    verdict,
+)
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(300)]
+
+
+@pytest.fixture
+def desk(
+    stack: Servers, serde: AvroSerde, producer: EventProducer, tmp_path: Path
+) -> Iterator[PromotionDesk]:
+    made = PromotionDesk(stack, serde, producer, tmp_path / "worker.log")
+    yield made
+    made.close()
+
+
+class Flow:
+    """Prices and position changes for a few accounts, and BUY signals naming the exit
+    model's current version, from a thread until stopped."""
+
+    def __init__(self, desk: PromotionDesk, accounts: list[str]) -> None:
+        self.desk, self.accounts = desk, accounts
+        self.version = "1"
+        self.signals: list[tuple[str, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="flow", daemon=True)
+
+    def __enter__(self) -> Flow:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _run(self) -> None:
+        for step in itertools.count():
+            if self._stop.is_set():
+                return
+            price = 100.0 + (step % 7) * 0.1
+            self.desk.price("BTC", price)
+            account = self.accounts[step % len(self.accounts)]
+            # a new position every turn: entry differs, so the monitor decides anew
+            self.desk.position(account, "BTC", 1.0 + step / 1000, price * (1 - 0.002 * (step % 5)))
+            if step % 3 == 0:
+                version = self.version
+                signal_id = self.desk.signal(
+                    account,
+                    "ETH",
+                    "BUY",
+                    confidence=0.9,
+                    notional=20.0,
+                    model_name=EXIT,
+                    model_version=version,
+                )
+                self.signals.append((signal_id, version))
+            time.sleep(0.03)
+
+
+def test_promotion_when_every_consumer_loads_v2_then_acknowledged_and_decisions_switch_once(
+    desk: PromotionDesk,
+) -> None:
+    """v1 live with signals and positions flowing; v2 promoted by the CLI: the monitor and
+    the executor acknowledge it, the monitor's decisions go v1…v1 v2…v2 at one point, and
+    neither consumer decides with a version it had not loaded."""
+    desk.policy()
+    desk.start_heartbeats()
+    desk.price("ETH", 100.0)
+    for account in ("a1", "a2"):
+        desk.balance(account, 10_000.0)
+    v1, v2 = built_model(EXIT, "1"), built_model(EXIT, "2")
+    desk.promote(EXIT, "1")
+    with (
+        running_worker(desk.env, desk.app_id, desk.log),
+        running_monitor(desk, model=EXIT, threshold=0.0) as (monitor, decisions),
+        running_executor(desk, heartbeat_bound_ms=10_000),
+        Flow(desk, ["a1", "a2"]) as flow,
+    ):
+        desk.wait_for("v1 loaded by both", lambda v: acked_by(v, EXIT, 2))
+        time.sleep(1.5)
+        promoted = desk.cli(
+            *("model", "promote", EXIT, "--version", "2", "--uri", v2.uri),
+            *("--sha256", v2.sha256, "--metric", "accuracy=0.99", "--by", "test"),
+            *("--reason", "better exits"),
+        )
+        assert promoted.exit_code == 0, promoted.output
+        flow.version = "2"  # the signal source moves over at once: some come too early
+        view = desk.wait_for(
+            "v2 acknowledged",
+            lambda v: verdict(v, EXIT, "2", "ACKNOWLEDGED") and acked_by(v, EXIT, 2),
+        )
+        time.sleep(1.5)
+        status = desk.cli("model", "status", EXIT, "--json")
+    acks = desk.acks()
+    decided = desk.decision_list(settle=1.0)
+
+    latest = view.latest[EXIT]
+    assert (latest.previous_version, latest.previous_sha256) == ("1", v1.sha256)
+    report = json.loads(status.output)
+    assert report["verdict"] == "ACKNOWLEDGED"
+    assert {c["state"] for c in report["consumers"]} == {"loaded"}
+    assert {c["consumer"].split("/")[0] for c in report["consumers"]} == {
+        "hfos-monitor",
+        "hfos-executor",
+    }
+
+    # The monitor: one switch point, and only versions it acknowledged loading.
+    versions = [d.version for d in decisions]
+    assert versions[0] == "1"
+    assert versions[-1] == "2"
+    switches = sum(1 for a, b in itertools.pairwise(versions) if a != b)
+    assert switches == 1
+    own = {
+        a["version"]
+        for a in acks
+        if a["service"] == "hfos-monitor" and a["instance"] == monitor._config.instance
+    }
+    assert set(versions) <= own == {"1", "2"}
+
+    # The executor: a v2 BUY decided before it had loaded v2 was refused at the model gate;
+    # once one passed that gate, none after it was refused there (one switch point).
+    executor_loaded = {a["version"] for a in acks if a["service"] == "hfos-executor"}
+    assert executor_loaded == {"1", "2"}
+    by_signal = {d["signal_id"]: d for d in decided}
+    outcomes = [by_signal[s]["outcome"] for s, v in flow.signals if v == "2" and s in by_signal]
+    known = list(itertools.dropwhile(lambda o: o == "UNKNOWN_MODEL_VERSION", outcomes))
+    assert known
+    assert "UNKNOWN_MODEL_VERSION" not in known
+    for decision in decided:
+        opening = decision["outcome"] == "ACCEPTED" and not decision["reduce_only"]
+        if opening and decision["model_name"] == EXIT:
+            assert decision["model_version"] in executor_loaded
