@@ -5,28 +5,28 @@ from __future__ import annotations
 
 import itertools
 import json
-import shutil
-import signal
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from schemas.catalogue import MODEL_PROMOTED
 from schemas.ids import derived_id
 from schemas.serde import AvroSerde
+from schemas.values import iso_millis
 from services.bus.producer import EventProducer
 from services.testing import Servers
 from services.testing.desk import running_executor
-from services.testing.models import built_model, http_server, pickle_bomb
-from services.testing.workers import running_worker, stop_worker
+from services.testing.models import built_model, pickle_bomb
+from services.testing.workers import running_worker
 from tests.services.models.harness import (
     EXIT,
     PromotionDesk,
     acked_by,
     running_monitor,
-    start_monitor_process,
     verdict,
 )
 
@@ -158,3 +158,90 @@ def test_promotion_when_every_consumer_loads_v2_then_acknowledged_and_decisions_
         opening = decision["outcome"] == "ACCEPTED" and not decision["reduce_only"]
         if opening and decision["model_name"] == EXIT:
             assert decision["model_version"] in executor_loaded
+
+
+def _produced_past_the_cli(desk: PromotionDesk, version: str, uri: str, sha256: str) -> str:
+    """A promotion published with ``hfos topics produce`` (no verification); its id."""
+    v1 = built_model(EXIT, "1")
+    event_id = str(uuid.uuid4())
+    value = {
+        "envelope": {
+            "event_id": event_id,
+            "event_time": iso_millis(int(time.time() * 1000)),
+            "producer": "operator",
+            "correlation_id": None,
+            "causation_id": None,
+        },
+        "model_name": EXIT,
+        "version": version,
+        "artifact_uri": uri,
+        "sha256": sha256,
+        "format": "ONNX",
+        "metrics": {},
+        "promoted_by": "operator",
+        "previous_version": "1",
+        "rollback_of": None,
+        "previous_artifact_uri": v1.uri,
+        "previous_sha256": v1.sha256,
+        "previous_format": "ONNX",
+        "reason": "past the CLI",
+    }
+    line = json.dumps({"key": EXIT, "value": value})
+    produced = desk.cli("topics", "produce", desk.names.name(MODEL_PROMOTED), stdin=line + "\n")
+    assert produced.exit_code == 0, produced.output
+    return event_id
+
+
+def test_promotion_when_artifact_wrong_unreachable_or_pickle_then_refused_and_one_rollback_each(
+    desk: PromotionDesk, tmp_path: Path
+) -> None:
+    """Published past the CLI: every consumer refuses with the typed error, v1 keeps
+    serving, one rollback follows each; the pickle's payload never runs."""
+    desk.policy()
+    desk.start_heartbeats()
+    v1, v2 = built_model(EXIT, "1"), built_model(EXIT, "2")
+    pwned = tmp_path / "pwned"
+    pickle_path, pickle_sha = pickle_bomb(tmp_path, pwned)
+    bad = {
+        "2": (v2.uri, v1.sha256, "DIGEST_MISMATCH"),
+        "3": ((tmp_path / "gone.onnx").as_uri(), v2.sha256, "FETCH_FAILED"),
+        "4": (pickle_path.as_uri(), pickle_sha, "UNSUPPORTED_FORMAT"),
+    }
+    desk.promote(EXIT, "1")
+    promotion_ids = {}
+    with (
+        running_worker(desk.env, desk.app_id, desk.log),
+        running_monitor(desk, model=EXIT) as (monitor, _decisions),
+        running_executor(desk, heartbeat_bound_ms=10_000) as executor,
+    ):
+        desk.wait_for("v1 loaded by both", lambda v: acked_by(v, EXIT, 2))
+        time.sleep(1.5)  # both registered by their heartbeats
+        for version, (uri, sha256, _error) in bad.items():
+            promotion_ids[version] = _produced_past_the_cli(desk, version, uri, sha256)
+            desk.wait_for(
+                f"rollback of {version}",
+                lambda v, version=version: v.latest[EXIT].rollback_of == version,
+            )
+            desk.wait_for("v1 loaded again", lambda v: acked_by(v, EXIT, 2))
+            served = monitor.models.served(EXIT)
+            assert served is not None
+            assert served.version == "1"
+            assert executor.control.models[EXIT] >= {"1"}
+            assert "2" not in executor.control.models[EXIT]
+        promotions = desk.promotions(settle=3.0)
+    refusals = desk.refusals()
+
+    rollbacks = [p for p in promotions if p["rollback_of"]]
+    assert sorted(p["rollback_of"] for p in rollbacks) == ["2", "3", "4"]
+    for rollback in rollbacks:
+        cause = promotion_ids[rollback["rollback_of"]]
+        assert rollback["envelope"]["event_id"] == derived_id("model.rollback", cause)
+        assert (rollback["version"], rollback["sha256"]) == ("1", v1.sha256)
+    for version, (_uri, _sha, error) in bad.items():
+        answers = {
+            (r["service"], r["error"], r["kept_version"])
+            for r in refusals
+            if r["version"] == version
+        }
+        assert answers == {("hfos-monitor", error, "1"), ("hfos-executor", error, "1")}
+    assert not pwned.exists()
