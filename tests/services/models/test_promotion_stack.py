@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
+import signal
 import threading
 import time
 import uuid
@@ -20,13 +22,14 @@ from schemas.values import iso_millis
 from services.bus.producer import EventProducer
 from services.testing import Servers
 from services.testing.desk import running_executor
-from services.testing.models import built_model, pickle_bomb
-from services.testing.workers import running_worker
+from services.testing.models import built_model, http_server, pickle_bomb
+from services.testing.workers import running_worker, stop_worker
 from tests.services.models.harness import (
     EXIT,
     PromotionDesk,
     acked_by,
     running_monitor,
+    start_monitor_process,
     verdict,
 )
 
@@ -245,3 +248,45 @@ def test_promotion_when_artifact_wrong_unreachable_or_pickle_then_refused_and_on
         }
         assert answers == {("hfos-monitor", error, "1"), ("hfos-executor", error, "1")}
     assert not pwned.exists()
+
+
+def test_promotion_when_consumer_killed_before_ack_and_worker_restarted_then_one_rollback(
+    desk: PromotionDesk, tmp_path: Path
+) -> None:
+    """The monitor is SIGKILLed while it fetches v2 (a slow artifact store); the worker is
+    SIGKILLed and restarted inside the deadline: after the deadline, exactly one rollback,
+    from the pending promotion the restarted worker found in its table."""
+    desk.env["HFOS_MODEL_ACK_TIMEOUT_SECONDS"] = "12"
+    v1, v2 = built_model(EXIT, "1"), built_model(EXIT, "2")
+    shutil.copy(v2.path, tmp_path / "2.onnx")
+    desk.promote(EXIT, "1")
+    monitor_log = tmp_path / "monitor.log"
+    with http_server(tmp_path, delay_seconds=120) as slow:
+        with running_worker(desk.env, desk.app_id, desk.log) as first:
+            monitor = start_monitor_process(desk, monitor_log, "--model", EXIT)
+            try:
+                desk.wait_for("v1 loaded by the monitor", lambda v: acked_by(v, EXIT, 1))
+                time.sleep(1.5)  # registered by its heartbeats
+                record = desk.promote(EXIT, "2", uri=f"{slow}/2.onnx", previous=v1)
+                promoted_at = time.monotonic()
+                time.sleep(1.0)
+                monitor.send_signal(signal.SIGKILL)
+                monitor.wait(10)
+            finally:
+                stop_worker(monitor, signal.SIGKILL)
+            stop_worker(first, signal.SIGKILL)
+        assert time.monotonic() - promoted_at < 12  # restarted inside the deadline
+        with running_worker(desk.env, desk.app_id, desk.log):
+            desk.wait_for("the rollback", lambda v: v.latest[EXIT].rollback_of == "2", seconds=90)
+            rolled_back_after = time.monotonic() - promoted_at
+            promotions = desk.promotions(settle=5.0)
+
+    rollbacks = [p for p in promotions if p["rollback_of"]]
+    assert len(rollbacks) == 1
+    [rollback] = rollbacks
+    assert rollback["envelope"]["event_id"] == derived_id(
+        "model.rollback", record["envelope"]["event_id"]
+    )
+    assert "not acknowledged within 12 s by hfos-monitor/" in rollback["reason"]
+    assert rolled_back_after >= 12
+    assert not desk.refusals()  # nobody refused: it was the silence that rolled it back
