@@ -40,6 +40,7 @@ from confluent_kafka import (
     OFFSET_END,
     Consumer,
     KafkaError,
+    KafkaException,
     Message,
     TopicPartition,
 )
@@ -165,12 +166,33 @@ class PositionMonitor:
         since = int(self._clock() * 1000) - PRICE_LOOKBACK_MS
         wanted = [TopicPartition(prices, p, since) for p in self._partitions(prices)]
         price_tps = [
-            TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_END)
-            for tp in self._consumer.offsets_for_times(wanted, 10)
+            tp if tp.offset >= 0 else self._high_watermark(tp) for tp in self._price_offsets(wanted)
         ]
         models = TopicPartition(names.name(MODEL_PROMOTED), 0, OFFSET_BEGINNING)
         self._rebuilding = {(tp.topic, tp.partition) for tp in account_tps}
         self._consumer.assign([*account_tps, *price_tps, models])
+
+    def _price_offsets(self, wanted: list[TopicPartition]) -> list[TopicPartition]:
+        """Where the price history of the last minutes starts; a broker that cannot say
+        within 10 s (a leader moving, a topic just created) gives prices from now on."""
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                return list(self._consumer.offsets_for_times(wanted, 5))
+            except KafkaException as error:
+                if time.monotonic() > deadline:
+                    log.warning("monitor: no price history (%s); prices from now on", error)
+                    return [TopicPartition(tp.topic, tp.partition, OFFSET_END) for tp in wanted]
+                time.sleep(0.2)
+
+    def _high_watermark(self, tp: TopicPartition) -> TopicPartition:
+        """No price since the look-back: start at the end as it is now, an explicit offset
+        (the logical end is resolved later, and would skip prices published meanwhile)."""
+        try:
+            _low, high = self._consumer.get_watermark_offsets(tp, timeout=5)
+        except KafkaException:
+            return TopicPartition(tp.topic, tp.partition, OFFSET_END)
+        return TopicPartition(tp.topic, tp.partition, high)
 
     def _partitions(self, topic: str) -> list[int]:
         meta = self._consumer.list_topics(topic, timeout=10).topics.get(topic)
@@ -353,9 +375,7 @@ class PositionMonitor:
         if record["command_id"] in self._sent:
             return
         self._sent.add(record["command_id"])
-        log.warning(
-            "monitor: flash crash: %s; asking the ESS for %s", record["reason"], record["kind"]
-        )
+        log.warning("monitor: %s; asking the ESS for %s", record["reason"], record["kind"])
         self._producer.send(self._ess, record["scope"], record)
         metrics.MONITOR_FLASH_CRASHES.labels(episode.source.split(":", 1)[0]).inc()
 
