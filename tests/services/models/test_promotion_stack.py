@@ -122,9 +122,18 @@ def test_promotion_when_every_consumer_loads_v2_then_acknowledged_and_decisions_
         )
         time.sleep(1.5)
         status = desk.cli("model", "status", EXIT, "--json")
+        before_rollback = len(decisions)
+        rolled = desk.cli("model", "rollback", EXIT, "--by", "test", "--reason", "drill")
+        assert rolled.exit_code == 0, rolled.output
+        back = desk.wait_for(
+            "the operator's rollback loaded",
+            lambda v: v.latest[EXIT].version == "1" and acked_by(v, EXIT, 2),
+        )
     acks = desk.acks()
     decided = desk.decision_list(settle=1.0)
 
+    assert back.latest[EXIT].rollback_of == "2"
+    assert decisions[-1].version == "1"  # and back to v1 after the operator's rollback
     latest = view.latest[EXIT]
     assert (latest.previous_version, latest.previous_sha256) == ("1", v1.sha256)
     report = json.loads(status.output)
@@ -136,7 +145,7 @@ def test_promotion_when_every_consumer_loads_v2_then_acknowledged_and_decisions_
     }
 
     # The monitor: one switch point, and only versions it acknowledged loading.
-    versions = [d.version for d in decisions]
+    versions = [d.version for d in decisions[:before_rollback]]
     assert versions[0] == "1"
     assert versions[-1] == "2"
     switches = sum(1 for a, b in itertools.pairwise(versions) if a != b)
