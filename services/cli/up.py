@@ -16,8 +16,7 @@ import click
 from services.bus.topics import Outcome, TopicMismatchError, provision
 from services.cli.context import Context
 from services.localstack.stack import LocalStack
-from services.up.plan import SessionConfig, plan
-from services.up.promote import artifact_uri, promote, serving_version
+from services.up.plan import EXIT_MODEL, SessionConfig, plan
 from services.up.session import Servers, Session, StopRequest
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
@@ -155,17 +154,23 @@ def _ensure_stack(local: bool) -> None:
 
 
 def _promote(ctx: Context, model: str, version: str) -> None:
-    serving = serving_version(ctx.kafka, ctx.serde, ctx.names, model)
-    if serving == version:
-        click.echo(f"model: {model} {version} already promoted (serving)")
-        return
-    ctx.service = "hfos-up"
-    promote(ctx.producer, ctx.names, model, version, serving)
-    before = f", replacing {serving}" if serving else ""
-    click.echo(
-        f"model: promoted {model} {version}{before} — the simulator's signal source; "
-        f"no artifact ({artifact_uri(model, version)})"
-    )
+    """Build and promote the simulator's model and the monitor's exit model (real ONNX
+    artifacts, verified first; services/up/promote.py)."""
+    from services.up.promote import PRODUCER, ensure_promoted  # noqa: PLC0415 - numpy, onnx
+
+    ctx.service = PRODUCER
+    for name, ver, role in (
+        (model, version, "the simulator's signal source"),
+        (EXIT_MODEL, "1", "the position monitor's exit model"),
+    ):
+        done = ensure_promoted(ctx.kafka, ctx.serde, ctx.names, ctx.producer, name, ver)
+        if done.already:
+            click.echo(f"model: {name} {ver} already promoted ({done.uri})")
+            continue
+        before = f", replacing {done.replaced}" if done.replaced else ""
+        click.echo(
+            f"model: promoted {name} {ver}{before} — {role}; {done.uri} sha256 {done.sha256}"
+        )
 
 
 def _on_signals(stop_request: StopRequest) -> None:

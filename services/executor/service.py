@@ -68,7 +68,6 @@ from services.health.reporter import Snapshot
 from services.models.artifact import Artifact
 from services.models.consumer import ModelConsumer
 from services.models.registration import Registration
-from services.models.runtime import session_of
 from streams import metrics
 from streams.models.coordinator import Promotion
 from streams.strategy import Accept, Decision, DecisionContext, decide
@@ -501,4 +500,6 @@ class Executor:
 def _verify(_promotion: Promotion, artifact: Artifact) -> None:
     """The executor runs no model: a version is loaded once its artifact is verified and
     onnxruntime accepts it (the session is not kept)."""
+    from services.models.runtime import session_of  # noqa: PLC0415 - numpy, onnxruntime
+
     session_of(artifact)

@@ -25,7 +25,7 @@ from services.testing.kafka import read_topic
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
-PARTS = ("worker", "executor", "exchange", "simulator")
+PARTS = ("worker", "executor", "exchange", "monitor", "simulator")
 STARTED = re.compile(r"^(\w+)\s+pid (\d+)\s+log (\S+)$")
 
 
@@ -151,8 +151,8 @@ def test_up_when_a_part_is_killed_then_the_others_are_stopped_and_it_exits_non_z
 
     assert code == 1, up.output
     assert f"exchange (pid {exchange}) exited unexpectedly with SIGKILL" in up.output
-    assert "stopping (exchange failed): simulator, exchange, executor, worker" in up.output
-    for name in ("simulator", "executor", "worker"):
+    assert "stopping (exchange failed): simulator, monitor, exchange, executor, worker" in up.output
+    for name in ("simulator", "monitor", "executor", "worker"):
         pid, _ = started[name]
         assert stopped_by_sigterm(up.output, name, pid), up.output
     assert_all_gone([pid for pid, _ in started.values()])

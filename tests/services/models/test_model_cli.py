@@ -3,6 +3,8 @@ typed error naming what is wrong (the artifact is verified as a consumer would).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,3 +71,15 @@ def test_promote_when_an_argument_is_bad_then_refused_naming_it(
     result = promote(v2.uri, sha or v2.sha256, *extra, version=version)
     assert isinstance(result.exception, InvalidPromotionError)
     assert result.exception.field == field
+
+
+def test_help_when_run_then_no_model_library_is_imported() -> None:
+    """`hfos --help` (and every other command) starts without onnxruntime, numpy,
+    scikit-learn or fsspec: the model commands import them when they run."""
+    code = (
+        "import sys; from services.cli.main import cli; "
+        "print(sorted(m for m in ('onnxruntime', 'numpy', 'sklearn', 'skl2onnx', 'fsspec') "
+        "if m in sys.modules))"
+    )
+    found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "[]"
