@@ -23,7 +23,7 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import BALANCE_UPDATED, TopicNames
+from schemas.catalogue import ACCOUNT_UPDATED, TopicNames
 from schemas.contracts import contract
 from schemas.envelope import envelope
 from schemas.serde import AvroSerde
@@ -168,13 +168,19 @@ def test_prometheus_when_desk_breaker_trips_then_breaker_alert_fires(
         assert firing(api, "HfosBreakerTripped") == []
 
         producer = EventProducer({"bootstrap.servers": stack.kafka}, serde, service="t")
-        target = contract(BALANCE_UPDATED, names)
-        for wallet in (10_000.0, 8_000.0):  # a 20 % drawdown: past normal's 10 % limit
+        # The breaker reads an account from account.updated alone (SPEC §1 delivery order).
+        target = contract(ACCOUNT_UPDATED, names)
+        for sequence, wallet in enumerate((10_000.0, 8_000.0), start=1):  # a 20 % drawdown
             record = {
                 "envelope": envelope("test", int(time.time() * 1000)),
                 "account_id": "acc-prom",
+                "sequence": sequence,
+                "reason": "TRANSFER",
                 "wallet_balance": wallet,
                 "equity": None,
+                "positions": [],
+                "closed": [],
+                "order_id": None,
             }
             producer.send(target, "acc-prom", record)
         assert producer.flush(30) == 0
@@ -189,4 +195,7 @@ def test_prometheus_when_desk_breaker_trips_then_breaker_alert_fires(
     assert alert["labels"]["rule"] == "MAX_DRAWDOWN"
     assert alert["labels"]["severity"] == "critical"
     assert "MAX_DRAWDOWN" in alert["annotations"]["summary"]
-    assert {a["labels"]["scope"] for a in tripped} == {"account:acc-prom"}
+    # The breaker trips the account; the position monitor sees its equity fall 20 % within
+    # 10 s, a flash crash, and trips the global scope (the default policy, SPEC §9 scenario 6).
+    assert {a["labels"]["scope"] for a in tripped} >= {"account:acc-prom"}
+    assert {a["labels"]["scope"] for a in tripped} <= {"account:acc-prom", "global"}
