@@ -238,7 +238,7 @@ class Executor:
             self._pump(0.05)
         # And the promoted models their first load (a local or nearby artifact loads in
         # milliseconds), so that a start is not a burst of UNKNOWN_MODEL_VERSION either.
-        while not self.models.idle() and time.monotonic() < deadline:
+        while self.models.loading() and time.monotonic() < deadline:
             self._pump(0.05)
         self._serve_models()
         self._warmed_up = True

@@ -133,8 +133,12 @@ class ModelConsumer(Generic[T]):
         return sorted(self._offered)
 
     def idle(self) -> bool:
-        """Nothing queued or loading: every promotion offered has an outcome."""
-        return self._todo.unfinished_tasks == 0 and self._done.empty()
+        """Nothing queued or loading, and every outcome swapped in or answered."""
+        return not self.loading() and self._done.empty()
+
+    def loading(self) -> bool:
+        """A promotion offered is still being fetched, verified or loaded."""
+        return self._todo.unfinished_tasks > 0
 
     def close(self) -> None:
         self._todo.put(None)

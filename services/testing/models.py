@@ -72,6 +72,13 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         del format, args
 
 
+class _QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up on a slow answer (a timeout under test) is expected; the
+        default prints a traceback to stderr, into whatever test runs next."""
+        del request, client_address
+
+
 @contextmanager
 def http_server(directory: Path, delay_seconds: float = 0.0) -> Iterator[str]:
     """Serve ``directory`` over HTTP on a free loopback port; yields the base URL. With
@@ -81,9 +88,7 @@ def http_server(directory: Path, delay_seconds: float = 0.0) -> Iterator[str]:
         (_Handler,),
         {"delay_seconds": delay_seconds},
     )
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(handler, directory=str(directory))
-    )
+    server = _QuietServer(("127.0.0.1", 0), functools.partial(handler, directory=str(directory)))
     thread = threading.Thread(target=server.serve_forever, name="artifact-http", daemon=True)
     thread.start()
     try:

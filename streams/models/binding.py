@@ -70,6 +70,7 @@ from streams.models.records import (
 log = logging.getLogger(__name__)
 PRODUCER = "hfos-model-coordinator"
 SOURCES = (MODEL_PROMOTED, MODEL_LOADED, MODEL_LOAD_FAILED, SYSTEM_HEARTBEAT, MODEL_PROMOTION_CHECK)
+FORGET_AFTER_MS = 24 * 60 * 60 * 1000
 CHECK_SECONDS = 1.0
 """How often the timer looks at pending promotions: a deadline is judged within about a
 second of every input being handled past it."""
@@ -190,6 +191,20 @@ class CoordinatorBinding:
         after = beat(before, consumer, models, at, stopping)
         if after != before:
             self.table[key] = registration_to_json(after)
+        if stopping:
+            self._forget_silent(at)
+
+    def _forget_silent(self, now: int) -> None:
+        """Registrations of consumers silent for a day can count for no promotion (the
+        TTL is seconds): dropped, so that pod names Kubernetes gave and took back do not
+        pile up in the table. Done on a stopping beat: pods stop about as often as they
+        are replaced."""
+        for key, value in list(self.table.items()):
+            if not str(key).startswith("consumer:"):
+                continue
+            spans = registration_from_json(value).spans.values()
+            if all(span.last < now - FORGET_AFTER_MS for span in spans):
+                self.table.pop(key, None)
 
     async def _settle(self, model: str, promotion_id: str, as_of: int | None) -> None:
         held = self.table.get(model_key(model))
@@ -249,6 +264,7 @@ class CoordinatorBinding:
             return
         as_of = await self._handled_as_of()
         now = self._now()
+        pending_ids: set[str] = set()
         for key, held in list(self.table.items()):
             if not str(key).startswith("model:"):
                 continue
@@ -256,6 +272,8 @@ class CoordinatorBinding:
             pending = held["verdict"] == Verdict.PENDING.value
             gauge = metrics.MODEL_PROMOTION_PENDING_SECONDS.labels(promotion.model)
             gauge.set(max(0, now - promotion.at) / 1000 if pending else 0)
+            if pending:
+                pending_ids.add(promotion.promotion_id)
             if not pending or as_of is None:
                 continue
             if self._judge(promotion, as_of).verdict is Verdict.PENDING:
@@ -268,6 +286,7 @@ class CoordinatorBinding:
                 key=promotion.model.encode(),
                 value=check_record(promotion.model, promotion.promotion_id, as_of, PRODUCER),
             )
+        self._asked = {asked for asked in self._asked if asked[0] in pending_ids}
 
     async def _handled_as_of(self) -> int | None:
         """The latest moment up to which every record of the inputs had been handled: a

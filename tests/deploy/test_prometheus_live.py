@@ -189,7 +189,15 @@ def test_prometheus_when_desk_breaker_trips_then_breaker_alert_fires(
             "HfosBreakerTripped firing", lambda: firing(api, "HfosBreakerTripped"), 60, logs
         )
         tripped = eventually(
-            "HfosEssTripped firing", lambda: firing(api, "HfosEssTripped"), 60, logs
+            "HfosEssTripped firing for the account",
+            lambda: [
+                a
+                for a in firing(api, "HfosEssTripped")
+                if a["labels"]["scope"] == "account:acc-prom"
+            ]
+            and firing(api, "HfosEssTripped"),
+            60,
+            logs,
         )
 
     assert alert["labels"]["rule"] == "MAX_DRAWDOWN"

@@ -44,6 +44,6 @@ def test_cli_build_when_run_then_prints_the_sha256_of_the_file_it_wrote(tmp_path
         cli, ["model", "build", "exit-model", "--version", "7", "--out", str(out), "--json"]
     )
     assert result.exit_code == 0, result.output
-    printed = json.loads(result.output)
+    printed = json.loads(result.output.strip().splitlines()[-1])
     assert printed["sha256"] == sha256_hex(out.read_bytes())
     assert printed["uri"] == out.resolve().as_uri()
