@@ -12,7 +12,7 @@ process is the operator, the control plane (heartbeats) and the strategies.
 2. Throughput: ``--signals`` signals are produced as fast as possible; decisions per
    second = signals / (last decision time - first decision time). The signals are BUYs on
    20 accounts, so they run every gate: the first per account is accepted, the rest are
-   refused with COOLDOWN, each in a Kafka transaction with its batch.
+   refused with SYMBOL_COOLDOWN, each in a Kafka transaction with its batch.
 
     python -m bench.strategy [--switches 200] [--signals 20000]
 """

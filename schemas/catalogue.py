@@ -21,10 +21,11 @@ _DAY_MS = 24 * 60 * 60 * 1000
 # producer uses (Java's murmur2(key) % partitions, schemas/partitioner.py) sends an account
 # to the same partition number on each of them: that co-partitioning is what lets one
 # worker own all of an account's state.
-# 6 splits evenly over 1, 2, 3 or 6 workers; it is fixed up front because adding
-# partitions later remaps keys and breaks per-account ordering; and it stays cheap on a
-# single-node test broker (~6 x 21 topics of files, not hundreds).
-ACCOUNT_PARTITIONS = 6
+# 12 splits evenly over 1, 2, 3, 4, 6 or 12 stream workers, the unit of scale-out (a
+# worker owns whole partitions); it is fixed up front because adding partitions later
+# remaps keys and breaks per-account ordering; and it stays cheap on a single-node broker
+# (12 x 26 account topics and their DLQs of files per deployment, not thousands).
+ACCOUNT_PARTITIONS = 12
 
 # Control state (policies, strategies, models, the ESS) is tiny (a few events a day) and
 # every process needs all of it: one partition gives one total order per topic, a single
@@ -83,6 +84,8 @@ class TopicSpec:
     """The value field the record key must equal (``account_id`` for account topics): a
     record keyed otherwise sits on another key's partition, out of its key's order, and
     is dead-lettered. None: the key is free (a DLQ's, a heartbeat's)."""
+    overrides: tuple[tuple[str, str], ...] = ()
+    """Topic configs that replace the defaults of its cleanup (a changelog's compaction)."""
 
     @property
     def config(self) -> dict[str, str]:
@@ -226,11 +229,33 @@ ESS_COMMAND = _log("ess.command", "scope", "hfos.EssCommand", 30, "Commands to t
 ESS_TRANSITION = _log(
     "ess.transition", "scope", "hfos.EssTransition", 365, "Audit of every ESS state change."
 )
+# A command that changes nothing is answered here (the state in force and why), so the
+# CLI waiting for an answer never waits out its timeout on a healthy worker; a week is
+# ample for an answer read within seconds.
+ESS_UNCHANGED = _log(
+    "ess.unchanged", "scope", "hfos.EssUnchanged", 7, "ESS commands that changed nothing."
+)
+POLICY_UNCHANGED = _log(
+    "policy.unchanged",
+    "profile",
+    "hfos.PolicyUnchanged",
+    7,
+    "Policy commands that changed nothing.",
+)
 SYSTEM_HEARTBEAT = _log(
     "system.heartbeat", "service instance", "hfos.SystemHeartbeat", 1, "Liveness of services."
 )
 SYSTEM_RECOVERY = _log(
     "system.recovery", "subsystem", "hfos.SystemRecovery", 30, "Recovery attempts, outcomes."
+)
+# The history above is kept 30 days; the supervisor's own state (episode numbers, attempt
+# counts) must outlive that, or a subsystem quiet for a month would start again at
+# episode 1 and reuse the ids its escalations were derived from.
+RECOVERY_STATE = _control(
+    "system.recovery.state",
+    "subsystem",
+    "hfos.RecoveryState",
+    "The supervisor's state per subsystem (open episodes, attempt counts).",
 )
 
 TOPICS: tuple[TopicSpec, ...] = (
@@ -257,8 +282,11 @@ TOPICS: tuple[TopicSpec, ...] = (
     ESS_COMMAND,
     ESS_STATE,
     ESS_TRANSITION,
+    ESS_UNCHANGED,
+    POLICY_UNCHANGED,
     SYSTEM_HEARTBEAT,
     SYSTEM_RECOVERY,
+    RECOVERY_STATE,
 )
 """Every event topic, each with an Avro value schema."""
 
@@ -307,7 +335,24 @@ def topic_config(spec: TopicSpec) -> dict[str, str]:
     if spec.cleanup == "compact":
         config["min.compaction.lag.ms"] = str(_MIN_COMPACTION_LAG_MS)
         config["segment.ms"] = str(_COMPACTED_SEGMENT_MS)
+    config.update(spec.overrides)
     return config
+
+
+CHANGELOG_COMPACTION: tuple[tuple[str, str], ...] = (
+    # Kafka never compacts the active segment: rolled every minute (or at 16 MiB), a
+    # table's changelog holds its latest records plus about a minute of superseded ones,
+    # which bounds what a restarted worker reads to recover — not a day of every write
+    # (one run's accounts changelog reached ~250 MB; recovery grew from 1 s to 53 s).
+    ("segment.ms", str(60 * 1000)),
+    ("segment.bytes", str(16 * 1024 * 1024)),
+    # A table is recovered from the latest value of each key; nobody reads a superseded
+    # one, so it may go at once, and the cleaner runs as soon as a tenth of the log is
+    # dirty (the broker default is half).
+    ("min.compaction.lag.ms", "0"),
+    ("min.cleanable.dirty.ratio", "0.1"),
+)
+"""Configs of the stream worker's table changelogs (``services.worker``)."""
 
 
 def subject_name(topic_name: str) -> str:

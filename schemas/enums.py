@@ -86,6 +86,9 @@ class DenyReason(StrEnum):
     SIZE_CAP = "SIZE_CAP"
     LEVERAGE_CAP = "LEVERAGE_CAP"
     COOLDOWN = "COOLDOWN"
+    """The old name of SYMBOL_COOLDOWN: never produced any more, kept so that records
+    written before the rename stay readable (removing an Avro enum symbol breaks
+    BACKWARD compatibility)."""
     POLICY_UNAVAILABLE = "POLICY_UNAVAILABLE"
     STATE_NOT_READY = "STATE_NOT_READY"
     STALE_CONTROL_STATE = "STALE_CONTROL_STATE"
@@ -93,6 +96,9 @@ class DenyReason(StrEnum):
     NEW_POSITIONS_DISABLED = "NEW_POSITIONS_DISABLED"
     NO_POSITION_TO_CLOSE = "NO_POSITION_TO_CLOSE"
     NO_MARKET_PRICE = "NO_MARKET_PRICE"
+    SYMBOL_COOLDOWN = "SYMBOL_COOLDOWN"
+    """The strategy's per-symbol re-entry pause (SPEC §5 "cooldown s"): a symbol traded a
+    moment ago waits before the next order. Not the emergency stop's COOLING_DOWN."""
 
 
 class BreachRule(StrEnum):
@@ -138,6 +144,20 @@ class EssCommandKind(StrEnum):
     agent that owns a table write it, so the timer asks instead of writing."""
 
 
+class EssUnchangedReason(StrEnum):
+    """Why an accepted ``ess.command`` changed nothing (``ess.unchanged``)."""
+
+    ALREADY_APPLIED = "ALREADY_APPLIED"
+    """The command's id was applied before (a redelivery, or the same command resent)."""
+    AT_LEAST_AS_RESTRICTIVE = "AT_LEAST_AS_RESTRICTIVE"
+    """TRIP or REDUCE of a scope whose state already refuses at least as much."""
+    NOTHING_TO_RESET = "NOTHING_TO_RESET"
+    """RESET of a scope that is ARMED, or COOLING_DOWN (a cooldown ends by itself)."""
+    ALREADY_DISABLED = "ALREADY_DISABLED"
+    COOLDOWN_NOT_DUE = "COOLDOWN_NOT_DUE"
+    """The timer's END_COOLDOWN for a cooldown that has not elapsed or was superseded."""
+
+
 class ScopeKind(StrEnum):
     GLOBAL = "global"
     ACCOUNT = "account"
@@ -176,6 +196,27 @@ class RecoveryOutcome(StrEnum):
     ATTEMPT_FAILED = "ATTEMPT_FAILED"
     EXHAUSTED = "EXHAUSTED"
     ESCALATED = "ESCALATED"
+    ATTEMPT_STARTED = "ATTEMPT_STARTED"
+    HEALTHY_AGAIN = "HEALTHY_AGAIN"
+    RECOVERED = "RECOVERED"
+
+
+class RecoveryAction(StrEnum):
+    """How the supervisor recovers a subsystem."""
+
+    CHILD_PROCESS = "CHILD_PROCESS"
+    STACK_PART = "STACK_PART"
+    PLATFORM = "PLATFORM"
+
+
+class RecoveryPhase(StrEnum):
+    """Where a subsystem's failure episode stands (``services.supervisor.episode``)."""
+
+    HEALTHY = "HEALTHY"
+    WAITING = "WAITING"
+    ATTEMPTING = "ATTEMPTING"
+    STABILIZING = "STABILIZING"
+    EXHAUSTED = "EXHAUSTED"
 
 
 class ServiceStatus(StrEnum):

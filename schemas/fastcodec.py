@@ -87,6 +87,10 @@ def _read_long(data: bytes, pos: int) -> tuple[int, int]:
         shift += 7
         if shift > 70:  # noqa: PLR2004 - ten 7-bit groups hold any 64-bit zigzag value
             raise ValueError("varint longer than 10 bytes")
+    if n >> 64:
+        # Bits past the 64th (a 10th byte above 1) are no Avro long; fastavro wraps them
+        # away, so let it judge (the serde falls back on any error here).
+        raise ValueError("varint wider than 64 bits")
     return (n >> 1) ^ -(n & 1), pos
 
 

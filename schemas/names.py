@@ -95,3 +95,19 @@ def scope_problem(text: str) -> str | None:
         return f"is not global or one of {', '.join(k + ':<name>' for k in SCOPE_KINDS)}"
     problem = name_problem(name)
     return None if problem is None else f"its {kind} name {problem}"
+
+
+def text_problem(text: str, max_length: int) -> str | None:
+    """Why ``text`` is not acceptable free text (an operator's who or why), or None.
+
+    Free text may hold spaces and any printable letter, but nothing a terminal interprets
+    or hides (control, format and separator characters other than the plain space): it is
+    printed again by ``hfos ess status`` and carried in audit events."""
+    if not text.strip():
+        return "is blank"
+    if len(text) > max_length:
+        return f"is {len(text)} characters long; at most {max_length} are allowed"
+    for position, char in enumerate(text):
+        if not char.isprintable():
+            return f"has {describe(char)} at position {position}; only printable text is allowed"
+    return None

@@ -24,15 +24,17 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from confluent_kafka.schema_registry import Schema
 from fastavro import parse_schema, schemaless_reader, schemaless_writer
 from fastavro.schema import to_parsing_canonical_form
 from fastavro.validation import ValidationError, validate
 
 from schemas.errors import HfosError
 from schemas.fastcodec import Codec, Decoder, UnsupportedSchemaError, compile_codec
+
+if TYPE_CHECKING:
+    from confluent_kafka.schema_registry import Schema
 
 MAGIC_BYTE = 0
 _HEADER = struct.Struct(">bI")
@@ -77,11 +79,20 @@ _Writing = tuple[int, bytes, Codec | None]
 
 
 class RegistryClient(Protocol):
-    """What the serde needs of confluent-kafka's ``SchemaRegistryClient``."""
+    """What the serde needs of confluent-kafka's ``SchemaRegistryClient`` (or of
+    :class:`schemas.registry.RestRegistryClient`, which the CLI uses)."""
 
-    def register_schema(self, subject_name: str, schema: Schema) -> int: ...
+    def register_schema(self, subject_name: str, schema: Any) -> int: ...
 
-    def get_schema(self, schema_id: int) -> Schema: ...
+    def get_schema(self, schema_id: int) -> Any: ...
+
+
+def confluent_schema(schema_str: str) -> Schema:
+    """confluent-kafka's ``Schema`` of an Avro schema text, imported on first use: the
+    package costs ~0.35 s to import, which a process that only decodes never pays."""
+    from confluent_kafka.schema_registry import Schema  # noqa: PLC0415 - start-up time
+
+    return Schema(schema_str, "AVRO")
 
 
 @dataclass(frozen=True)
@@ -111,10 +122,16 @@ class AvroSerde:
     """Encode and decode records of any contract through one registry, caching ids."""
 
     def __init__(
-        self, registry: RegistryClient, clock: Callable[[], float] = time.monotonic
+        self,
+        registry: RegistryClient,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        schema_of: Callable[[str], Any] = confluent_schema,
     ) -> None:
+        """``schema_of`` makes what ``registry.register_schema`` takes from a schema text."""
         self._registry = registry
         self._clock = clock
+        self._schema_of = schema_of
         self._unknown: OrderedDict[int, tuple[float, str]] = OrderedDict()
         """Schema id -> (when the registry said 404, what it said)."""
         self._ids: dict[tuple[str, str], _Writing] = {}
@@ -136,7 +153,7 @@ class AvroSerde:
             return found
         with self._lock:
             schema_id = self._registry.register_schema(
-                contract.subject, Schema(contract.schema_str, "AVRO")
+                contract.subject, self._schema_of(contract.schema_str)
             )
             self._writers[schema_id] = contract.parsed
             found = self._ids[key] = (

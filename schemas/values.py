@@ -17,7 +17,7 @@ symbols, model and instance names); one marked ``"rule": "scope"`` is ``global``
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,24 @@ class JsonValueError(HfosError):
         super().__init__(f"{path or 'record'}: {problem}")
         self.path = path
         self.problem = problem
+
+
+class ValueRuleError(HfosError):
+    """A decoded record that breaks a value rule (a non-finite double, a fraction outside
+    [0, 1], a name or scope that breaks the name rule); ``path`` names the first field."""
+
+    def __init__(self, schema: str, problems: list[str]) -> None:
+        super().__init__(f"{schema}: {'; '.join(problems)}")
+        self.schema = schema
+        self.problems = problems
+        self.path = problems[0].split(":", 1)[0] if problems else ""
+
+
+def check_rules(name: str, record: Mapping[str, Any], schemas: SchemaSet | None = None) -> None:
+    """:class:`ValueRuleError` listing every value rule ``record`` breaks, if any."""
+    problems = rule_problems(name, record, schemas)
+    if problems:
+        raise ValueRuleError(name, problems)
 
 
 def to_json(name: str, record: Any, schemas: SchemaSet | None = None) -> Any:
@@ -57,10 +75,104 @@ def rule_problems(
     name: str, record: Mapping[str, Any], schemas: SchemaSet | None = None
 ) -> list[str]:
     """Every path in ``record`` that breaks a value rule, with the rule."""
-    resolved = schemas or default_schemas()
     found: list[str] = []
-    _check(resolved, resolved.definition(name), record, "", _NO_RULES, found)
+    if schemas is None:
+        checker = _checkers.get(name)
+        if checker is None:
+            checker = _checkers[name] = _compile(default_schemas(), name, _NO_RULES)
+        checker(record, "", found)
+        return found
+    _check(schemas, schemas.definition(name), record, "", _NO_RULES, found)
     return found
+
+
+Checker = Callable[[Any, str, list[str]], None]
+_checkers: dict[str, Checker] = {}
+"""Per schema name, :func:`_check` compiled: every consumed record is checked, and walking
+the schema for each cost more than decoding it (0.15 ms for an account.updated)."""
+
+
+def _skip(_value: Any, _path: str, _found: list[str]) -> None:
+    return None
+
+
+def _compile(schemas: SchemaSet, schema: AvroSchema, field: Mapping[str, Any]) -> Checker:
+    """What :func:`_check` does for ``schema``, with the walk done once: fields that no
+    rule applies to (longs, enums, strings without a rule) are not visited at all."""
+    if isinstance(schema, str) and schema not in PRIMITIVES:
+        schema = schemas.definition(schema)
+    kind = schema if isinstance(schema, str) else None
+    if isinstance(schema, list):
+        return _compile_union(schemas, schema, field)
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if kind == "record":
+            return _compile_record(schemas, schema)
+        if kind == "array":
+            return _compile_array(schemas, schema)
+    if kind == "double":
+        return _double_checker(field.get("unit"))
+    if kind == "string" and field.get("rule"):
+        return _text_checker(str(field["rule"]))
+    return _skip
+
+
+def _compile_union(schemas: SchemaSet, branches: list[Any], field: Mapping[str, Any]) -> Checker:
+    inner = [_compile(schemas, b, field) for b in branches if b != "null"]
+    inner = [c for c in inner if c is not _skip]
+    if not inner:
+        return _skip
+
+    def check(value: Any, path: str, found: list[str]) -> None:
+        if value is not None:
+            for checker in inner:
+                checker(value, path, found)
+
+    return check
+
+
+def _compile_record(schemas: SchemaSet, schema: Mapping[str, Any]) -> Checker:
+    fields = [(f["name"], _compile(schemas, f["type"], f)) for f in schema["fields"]]
+    fields = [(name, checker) for name, checker in fields if checker is not _skip]
+    if not fields:
+        return _skip
+
+    def check(value: Any, path: str, found: list[str]) -> None:
+        if isinstance(value, dict):
+            for name, checker in fields:
+                if name in value:
+                    checker(value[name], _join(path, name), found)
+
+    return check
+
+
+def _compile_array(schemas: SchemaSet, schema: Mapping[str, Any]) -> Checker:
+    item = _compile(schemas, schema["items"], _NO_RULES)
+    if item is _skip:
+        return _skip
+
+    def check(value: Any, path: str, found: list[str]) -> None:
+        if isinstance(value, list):
+            for index, element in enumerate(value):
+                item(element, f"{path}[{index}]", found)
+
+    return check
+
+
+def _double_checker(unit: str | None) -> Checker:
+    def check(value: Any, path: str, found: list[str]) -> None:
+        if isinstance(value, float):
+            _check_double(value, path, unit, found)
+
+    return check
+
+
+def _text_checker(rule: str) -> Checker:
+    def check(value: Any, path: str, found: list[str]) -> None:
+        if isinstance(value, str):
+            _check_text(value, path, rule, found)
+
+    return check
 
 
 class _Converter:

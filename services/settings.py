@@ -75,6 +75,11 @@ class Settings(BaseModel):
     hfos_worker_data_dir: str | None = None
     """The stream worker's Faust data dir (tables' local stores); default
     /tmp/hfos-worker-<prefix>."""
+    hfos_worker_instance: str | None = Field(default=None, min_length=1, max_length=64)
+    """A stable name for this stream worker (Kafka static membership, KIP-345): a worker
+    restarted under the same name takes its partitions back at once, without a rebalance
+    and without waiting out the dead process's 10 s session. Unique per running worker
+    (a second one under the same name fences the first); unset: dynamic membership."""
     hfos_worker_stall_exit_seconds: float = Field(default=20.0, ge=0)
     """A stream worker whose watchdog sees a partition stalled this long exits (75) for
     its supervisor to restart it; 0 keeps it running, degraded."""

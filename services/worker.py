@@ -8,11 +8,20 @@ import faust
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
-from schemas.catalogue import TopicNames, TopicSpec
+from schemas.catalogue import (
+    CHANGELOG_COMPACTION,
+    CIRCUIT_BREAKER_RESET,
+    ESS_COMMAND,
+    POLICY_ACTIVATED,
+    POLICY_COMMAND,
+    POLICY_UPDATED,
+    TopicNames,
+    TopicSpec,
+)
 from schemas.keys import streams_app_id
 from schemas.serde import AvroSerde
 from services.bus.producer import LIBRDKAFKA_LOG
-from services.bus.topics import provision
+from services.bus.topics import apply_configs, provision
 from services.faust_auth import faust_credentials
 from services.health.probe import Probe
 from services.health.worker import WorkerHealth
@@ -26,7 +35,12 @@ from streams.heartbeat import Heartbeat
 from streams.models.binding import CoordinatorBinding
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
+from streams.strategy.binding import SwitchOwnerBinding
 from streams.watchdog import Watchdog
+
+URGENT = (ESS_COMMAND, POLICY_COMMAND, POLICY_UPDATED, POLICY_ACTIVATED, CIRCUIT_BREAKER_RESET)
+"""The worker's control inputs: every batch takes their records first (streams/transport.py),
+so an operator's command never waits behind a backlog of account updates."""
 
 
 def build_app(
@@ -39,6 +53,7 @@ def build_app(
     """The Faust app of one hfos deployment (its topic prefix picks the topics); with a
     ``probe``, its liveness and readiness are reported into it."""
     prefix = settings.hfos_topic_prefix
+    names = TopicNames(prefix)
     app = create_app(
         AppConfig(
             app_id=app_id or streams_app_id(prefix),
@@ -48,10 +63,11 @@ def build_app(
             data_dir=settings.hfos_worker_data_dir or f"/tmp/hfos-worker-{prefix or 'default'}",  # noqa: S108
             replication_factor=settings.hfos_replication_factor,
             loghandlers=loghandlers,
+            urgent_topics=frozenset(names.name(spec) for spec in URGENT),
+            instance_id=settings.hfos_worker_instance,
         )
     )
     serde = AvroSerde(SchemaRegistryClient(settings.registry_client_config()))
-    names = TopicNames(prefix)
     cache = PolicyCache(settings.redis_url.get_secret_value(), prefix)
     PolicyBinding(app, names, serde, cache)
     # Every worker follows the policy topics itself (one partition, a few records), so
@@ -60,6 +76,7 @@ def build_app(
     watchdog = Watchdog(app, exit_after_seconds=settings.hfos_worker_stall_exit_seconds)
     BreakerBinding(app, names, serde, lambda: view.state().active(), watchdog.caught_up_at)
     ExecutionErrorBinding(app, names, serde)
+    SwitchOwnerBinding(app, names, serde)
     heartbeat = Heartbeat(app, names, serde, healthy=lambda: watchdog.stalled == 0)
     if probe is not None:
         WorkerHealth(app, probe, watchdog, heartbeat, view)
@@ -96,8 +113,12 @@ def provision_changelogs(settings: Settings, app: faust.App) -> None:
             cleanup="compact",
             retention_ms=None,
             description=f"changelog of the {table.name} table",
+            overrides=CHANGELOG_COMPACTION,
         )
         for table in app.tables.values()
     ]
     admin = AdminClient(dict(settings.kafka_client_config()), logger=LIBRDKAFKA_LOG)
     provision(admin, specs, settings.hfos_replication_factor)
+    # A changelog made before these configs existed compacts once a day: bring it up to
+    # date (segment and compaction settings never delete a key's latest value).
+    apply_configs(admin, specs)

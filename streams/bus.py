@@ -22,7 +22,7 @@ from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
-from schemas.values import rule_problems
+from schemas.values import ValueRuleError, check_rules
 from streams import metrics
 
 
@@ -88,23 +88,31 @@ class Decoded:
     """The key's bytes as they came: what a dead letter carries, even when not UTF-8."""
 
 
-async def decoded(
-    stream: Any,
-    specs: TopicSpec | Sequence[TopicSpec],
-    names: TopicNames,
-    serde: AvroSerde,
-    dead_letters: Any,
-    consumer: str,
-) -> AsyncIterator[Decoded]:
-    """The records of ``stream`` (one or several catalogue topics) decoded and checked —
-    value rules, and the key rule (:mod:`schemas.recordkey`); the rest dead-lettered.
+class EventDecoder:
+    """Decodes one event of ``specs``' topics at a time, dead-lettering what breaks a rule:
+    what :func:`decoded` does for a stream, for agents that take events in batches.
     ``dead_letters`` is a DLQ topic, or a mapping from source topic name to its DLQ topic
-    when the stream reads several topics."""
-    targets = {
-        contract(spec, names).topic: contract(spec, names)
-        for spec in ([specs] if isinstance(specs, TopicSpec) else specs)
-    }
-    async for event in stream.events():
+    when the agent reads several topics."""
+
+    def __init__(
+        self,
+        specs: TopicSpec | Sequence[TopicSpec],
+        names: TopicNames,
+        serde: AvroSerde,
+        dead_letters: Any,
+        consumer: str,
+    ) -> None:
+        self._targets = {
+            contract(spec, names).topic: contract(spec, names)
+            for spec in ([specs] if isinstance(specs, TopicSpec) else specs)
+        }
+        self._serde, self._dead_letters, self._consumer = serde, dead_letters, consumer
+        self._processed = {
+            topic: metrics.EVENTS_PROCESSED.labels(topic, consumer) for topic in self._targets
+        }
+
+    async def decode(self, event: Any) -> Decoded | None:
+        """The decoded event, or None when it went to the DLQ."""
         message = event.message
         raw_key = event.key.encode() if isinstance(event.key, str) else event.key
         item = Decoded(
@@ -117,24 +125,44 @@ async def decoded(
             _headers(event.headers),
             raw_key,
         )
-        dlq_of = dead_letters[message.topic] if isinstance(dead_letters, Mapping) else dead_letters
-        target = targets[message.topic]
+        target = self._targets[message.topic]
         try:
             key = decode_key(message.topic, raw_key)
-            value = _decode(serde, target, event.value)
+            value = _decode(self._serde, target, event.value)
             check_key(target, key, value)
-        except SerdeError as error:
-            await dead_letter(dlq_of, item, error, consumer)
-            continue
-        metrics.EVENTS_PROCESSED.labels(message.topic, consumer).inc()
-        yield replace(item, key=key, value=value)
+        except (SerdeError, ValueRuleError) as error:
+            await dead_letter(self.dead_letters_of(message.topic), item, error, self._consumer)
+            return None
+        self._processed[message.topic].inc()
+        return replace(item, key=key, value=value)
+
+    def dead_letters_of(self, topic: str) -> Any:
+        dead = self._dead_letters
+        return dead[topic] if isinstance(dead, Mapping) else dead
+
+
+async def decoded(
+    stream: Any,
+    specs: TopicSpec | Sequence[TopicSpec],
+    names: TopicNames,
+    serde: AvroSerde,
+    dead_letters: Any,
+    consumer: str,
+) -> AsyncIterator[Decoded]:
+    """The records of ``stream`` (one or several catalogue topics) decoded and checked —
+    value rules, and the key rule (:mod:`schemas.recordkey`); the rest dead-lettered.
+    ``dead_letters`` is a DLQ topic, or a mapping from source topic name to its DLQ topic
+    when the stream reads several topics."""
+    decoder = EventDecoder(specs, names, serde, dead_letters, consumer)
+    async for event in stream.events():
+        item = await decoder.decode(event)
+        if item is not None:
+            yield item
 
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
     value = serde.decode(target, raw)
-    problems = rule_problems(target.schema_name, value)
-    if problems:
-        raise SerdeError(target.topic, "; ".join(problems))
+    check_rules(target.schema_name, value)  # a typed ValueRuleError names the field
     return value
 
 

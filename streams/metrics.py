@@ -12,9 +12,9 @@ Labels are low-cardinality: a topic, a service, an outcome, a scope. The one exc
 operator-defined set of accounts (tens, not millions), and equity per account is what the
 operator watches. Never an event id, a signal id or a symbol.
 
-Some metrics belong to a part that does not exist yet (the supervisor, SPEC §7). They
-are declared here so the alert rules that need them are written and tested now;
-:attr:`Part.landed` says honestly that nothing exports them until that part lands.
+A metric may be declared before the part that exports it exists, so that the alert rules
+needing it are written and tested first; :attr:`Part.landed` says honestly whether
+anything exports it yet.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class Part(Enum):
     EXCHANGE = ("hfos exchange run", True)
     CLI = ("hfos CLI commands", True)
     MONITOR = ("hfos monitor run", True)
-    SUPERVISOR = ("hfos supervise", False)
+    SUPERVISOR = ("hfos supervise", True)
 
     def __init__(self, command: str, landed: bool) -> None:
         self.command = command
@@ -257,6 +257,13 @@ BREAKER_EVENT_LAG_SECONDS = histogram(
     (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0),
     _W,
 )
+BREAKER_BATCH_SECONDS = histogram(
+    "hfos_breaker_batch_seconds",
+    "Time the breaker took to judge one batch of events (decode, core, table, effects).",
+    (),
+    (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+    _W,
+)
 STREAM_STALLED_PARTITIONS = gauge(
     "hfos_stream_stalled_partitions",
     "Assigned input partitions with records waiting and no progress (streams/watchdog.py).",
@@ -403,23 +410,25 @@ MODEL_VERSION_INFO = gauge(
     _E,
 )
 
-# -- supervisor (declared now; exported once it lands) -----------------------------------
+# -- supervisor ----------------------------------------------------------------------------
 
 RECOVERY_ATTEMPTS = counter(
     "hfos_recovery_attempts_total",
-    "Restart attempts of a failed subsystem, by outcome.",
+    "Supervisor recovery attempts by subsystem and outcome (ATTEMPT_STARTED, "
+    "ATTEMPT_SUCCEEDED, ATTEMPT_FAILED).",
     ("subsystem", "outcome"),
     Part.SUPERVISOR,
 )
 RECOVERY_EXHAUSTED = counter(
     "hfos_recovery_exhausted_total",
-    "Failure episodes whose restart attempts were all used up (escalated to the ESS).",
+    "Failure episodes that used every recovery attempt without the subsystem staying up.",
     ("subsystem",),
     Part.SUPERVISOR,
 )
 RECOVERY_EPISODE_OPEN = gauge(
     "hfos_recovery_episode_open",
-    "1 while a failure episode of the subsystem is open.",
+    "1 while a subsystem has an open failure episode (failing, recovering or not yet "
+    "stable for the stable period), else 0.",
     ("subsystem",),
     Part.SUPERVISOR,
 )

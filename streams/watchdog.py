@@ -191,8 +191,31 @@ class Watchdog:
             f"driver_paused={tp in driver.paused()} "
             f"flow_active={consumer.flow_active} "
             f"read_offset={consumer._read_offset.get(tp)} "
-            f"committed={consumer._committed_offset.get(tp)}"
+            f"committed={consumer._committed_offset.get(tp)} "
+            f"{_fetcher_view(driver, tp)}"
         )
+
+
+def _fetcher_view(driver: Any, tp: Any) -> str:
+    """What aiokafka's fetcher holds for ``tp``: whether it is fetched at all, and why not
+    (records it holds back until they are consumed, a position awaiting reset, a fetch in
+    flight) — the part of a stall that Faust's own flags cannot show."""
+    try:
+        fetcher = driver._fetcher
+        held = fetcher._records.get(tp)
+        state = driver._subscription.subscription.assignment.state_value(tp)
+        node = fetcher._select_read_replica(tp)
+        position = state.position if state is not None and state.has_valid_position else None
+        pending = getattr(held, "_partition_records", None)
+        return (
+            f"aiokafka: held={type(held).__name__ if held else None}"
+            f"(next={getattr(pending, 'next_fetch_offset', None)}) position={position} "
+            f"awaiting_reset={state.awaiting_reset if state else None} "
+            f"paused={state.paused if state else None} node={node} "
+            f"in_flight={node in fetcher._in_flight} records_held_for={len(fetcher._records)}"
+        )
+    except Exception as error:  # noqa: BLE001 - diagnostics must never break the watchdog
+        return f"aiokafka: not readable ({error!r})"
 
 
 def _tasks() -> str:

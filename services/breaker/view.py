@@ -8,7 +8,6 @@ them. Read-only; a process that is not the stream worker never writes it.
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -19,7 +18,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from schemas.errors import HfosError
 from schemas.keys import ACCOUNTS_TABLE
 from services.bus.producer import LIBRDKAFKA_LOG
-from streams.drawdown.codec import state_from_json
+from streams.drawdown.codec import decode_state
 from streams.drawdown.state import AccountState, daily_loss, drawdown
 
 
@@ -84,9 +83,10 @@ def _read(
         for message in consumer.consume(1000, 0.5):
             error = message.error()
             if error is None:
-                key = json.loads(message.key() or b"null")
+                # The table is keyed by the account id's bytes (streams/drawdown/binding.py).
+                key = (message.key() or b"").decode(errors="replace")
                 value = message.value()
-                latest[str(key)] = None if value is None else state_from_json(json.loads(value))
+                latest[key] = None if value is None else decode_state(value)
             elif error.code() == KafkaError._PARTITION_EOF:
                 pending.discard(int(message.partition() or 0))
             elif error.fatal():

@@ -8,15 +8,17 @@ allow new risk.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.logs import LIBRDKAFKA_LOG
 
 OnRecord = Callable[[str, bytes | None], None]
+_METADATA_SECONDS = 5.0
 
 
 class Follower:
@@ -43,9 +45,18 @@ class Follower:
                 "logger": LIBRDKAFKA_LOG,
             }
         )
-        self._consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in self._topics])
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    def _assign(self) -> None:
+        # Leaders known before the assignment: librdkafka answers a logical offset
+        # (BEGINNING) whose leader it does not know yet by retrying after a fixed 500 ms,
+        # which was most of the time a CLI command took to read the policy (0.60 -> 0.16 s
+        # measured for two topics). A failed lookup changes nothing: that retry still runs.
+        for topic in self._topics:
+            with contextlib.suppress(KafkaException):
+                self._consumer.list_topics(topic, timeout=_METADATA_SECONDS)
+        self._consumer.assign([TopicPartition(t, 0, OFFSET_BEGINNING) for t in self._topics])
 
     def close(self) -> None:
         self._stop.set()
@@ -54,6 +65,7 @@ class Follower:
     def _run(self) -> None:
         at_end: set[str] = set()
         try:
+            self._assign()
             while not self._stop.is_set():
                 for message in self._consumer.consume(500, 0.1):
                     error = message.error()

@@ -22,8 +22,9 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from schemas import dlq
 from schemas.catalogue import TopicNames, TopicSpec
 from schemas.contracts import contract
+from schemas.errors import HfosError
 from schemas.serde import AvroSerde, SerdeError
-from schemas.values import to_json
+from schemas.values import iso_millis, to_json
 from services.bus.consumer import headers_of
 from services.bus.producer import LIBRDKAFKA_LOG
 
@@ -32,21 +33,49 @@ _TIMEOUT = 30.0
 
 @dataclass
 class TopicOffsets:
-    """A topic's partitions with their watermarks and each group's lag."""
+    """A topic's partitions with their watermarks, each group's committed offsets, and —
+    once :func:`services.bus.counting.count_records` has read them — its records.
+
+    Offsets are not records: a transactional producer writes a commit marker after each
+    batch (``order.rejected`` showed "66 records" for 33), an aborted batch holds offsets
+    no reader sees, and compaction leaves gaps. Counted, ``records`` and ``lag`` are what
+    a ``read_committed`` consumer gets; not counted (a topic too large to read), they are
+    offset spans, an upper bound, and ``exact`` is False.
+    """
 
     name: str
     low: dict[int, int] = field(default_factory=dict)
     high: dict[int, int] = field(default_factory=dict)
-    lag: dict[str, int] = field(default_factory=dict)
-    """Consumer group -> records it has not committed yet, summed over partitions."""
+    committed: dict[str, dict[int, int]] = field(default_factory=dict)
+    """Consumer group -> partition -> committed offset (the next one it will read)."""
+    counted: dict[int, int] | None = None
+    """Partition -> records a read_committed consumer reads in [low, high)."""
+    counted_unread: dict[str, int] = field(default_factory=dict)
+    """Consumer group -> counted records at or after its committed offsets."""
 
     @property
     def partitions(self) -> int:
         return len(self.high)
 
     @property
+    def exact(self) -> bool:
+        return self.counted is not None
+
+    @property
     def records(self) -> int:
+        if self.counted is not None:
+            return sum(self.counted.values())
         return sum(self.high[p] - self.low.get(p, 0) for p in self.high)
+
+    @property
+    def lag(self) -> dict[str, int]:
+        """Consumer group -> records it has not committed yet, summed over partitions."""
+        if self.counted is not None:
+            return {group: self.counted_unread.get(group, 0) for group in self.committed}
+        return {
+            group: sum(max(self.high.get(p, 0) - offset, 0) for p, offset in parts.items())
+            for group, parts in self.committed.items()
+        }
 
 
 def topic_offsets(admin: AdminClient, names: list[str]) -> dict[str, TopicOffsets]:
@@ -73,6 +102,23 @@ _TRANSIENT = frozenset(
 )
 
 
+def watermarks(
+    consumer: Consumer, where: TopicPartition, seconds: float = _TIMEOUT
+) -> tuple[int, int]:
+    """``(low, high)`` of one partition, waiting out a leader not elected yet: a topic
+    created a moment ago answers NOT_LEADER for a few hundred milliseconds."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(where, timeout=seconds)
+        except KafkaException as error:
+            if error.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+            continue
+        return int(low), int(high)
+
+
 def _list_offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, attempts: int = 50
 ) -> dict[TopicPartition, int]:
@@ -96,17 +142,38 @@ def _add_lag(admin: AdminClient, topics: dict[str, TopicOffsets]) -> None:
             offsets = topics.get(tp.topic)
             if offsets is None or tp.offset < 0:
                 continue
-            lag = max(offsets.high.get(tp.partition, 0) - tp.offset, 0)
-            offsets.lag[listing.group_id] = offsets.lag.get(listing.group_id, 0) + lag
+            offsets.committed.setdefault(listing.group_id, {})[tp.partition] = tp.offset
+
+
+class NoSuchPartitionError(HfosError):
+    """``--partition`` names a partition the topic does not have."""
+
+    def __init__(self, topic: str, partition: int, partitions: int) -> None:
+        super().__init__(
+            f"{topic} has no partition {partition}: its partitions are 0..{partitions - 1}"
+        )
+        self.topic = topic
+        self.partition = partition
 
 
 @dataclass(frozen=True)
 class TailOptions:
+    """Where to start and what to print; the start is, in order of precedence: an
+    ``offset``, a time (``since_ms``), the beginning, else the ``last`` newest records."""
+
     from_beginning: bool = False
     follow: bool = False
     max_records: int | None = None
     last: int = 10
-    """Without ``from_beginning``: how many of the newest records of each partition."""
+    """Otherwise: how many of the newest offsets of each partition to start with."""
+    partition: int | None = None
+    """Only this partition (default: every one)."""
+    offset: int | None = None
+    """Start at this offset of each partition read (clamped to its watermarks)."""
+    since_ms: int | None = None
+    """Start at each partition's first record stamped at or after this time (epoch ms)."""
+    key: str | None = None
+    """Print only records with this key."""
 
 
 def tail(
@@ -139,6 +206,8 @@ def tail(
                         raise SerdeError(topic, error.str())
                     open_partitions.discard(int(message.partition() or 0))
                     continue
+                if options.key is not None and message.key() != options.key.encode():
+                    continue
                 yield render(spec, names, serde, message)
                 emitted += 1
                 if options.max_records is not None and emitted >= options.max_records:
@@ -151,15 +220,30 @@ def _assign(consumer: Consumer, topic: str, options: TailOptions) -> set[int]:
     metadata = consumer.list_topics(topic, timeout=_TIMEOUT).topics[topic]
     if metadata.error is not None:
         raise SerdeError(topic, f"cannot read topic: {metadata.error.str()}")
+    partitions = sorted(metadata.partitions)
+    if options.partition is not None:
+        if options.partition not in metadata.partitions:
+            raise NoSuchPartitionError(topic, options.partition, len(partitions))
+        partitions = [options.partition]
     assignment = []
-    for partition in metadata.partitions:
-        low, high = consumer.get_watermark_offsets(
-            TopicPartition(topic, partition), timeout=_TIMEOUT
-        )
-        start = low if options.from_beginning else max(low, high - options.last)
+    for partition in partitions:
+        low, high = watermarks(consumer, TopicPartition(topic, partition))
+        start = _start(consumer, TopicPartition(topic, partition), low, high, options)
         assignment.append(TopicPartition(topic, partition, start))
     consumer.assign(assignment)
     return {tp.partition for tp in assignment}
+
+
+def _start(
+    consumer: Consumer, where: TopicPartition, low: int, high: int, options: TailOptions
+) -> int:
+    if options.offset is not None:
+        return min(max(options.offset, low), high)
+    if options.since_ms is not None:
+        asked = TopicPartition(where.topic, where.partition, options.since_ms)
+        found = consumer.offsets_for_times([asked], timeout=_TIMEOUT)[0].offset
+        return high if found < 0 else max(found, low)  # < 0: nothing that recent
+    return low if options.from_beginning else max(low, high - options.last)
 
 
 def render(
@@ -171,7 +255,7 @@ def render(
         "topic": message.topic(),
         "partition": message.partition(),
         "offset": message.offset(),
-        "timestamp": message.timestamp()[1],
+        "timestamp": iso_millis(message.timestamp()[1]),
         "key": key.decode(errors="replace") if isinstance(key, bytes) else key,
     }
     raw = message.value()

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -22,13 +21,15 @@ from confluent_kafka import KafkaError, Message, Producer
 from schemas.partitioner import LIBRDKAFKA_PARTITIONER
 from schemas.serde import AvroSerde, Contract
 from services.bus.exceptions import DeliveryError, ProducerBufferFullError, UndeliveredOnCloseError
+from services.bus.logs import (
+    LIBRDKAFKA_LOG as LIBRDKAFKA_LOG,  # noqa: PLC0414 - re-exported from its old home
+)
 from streams import metrics
 
 Headers = list[tuple[str, str | bytes | None]]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 DEFAULT_BUFFER_MESSAGES = 100_000
-LIBRDKAFKA_LOG = logging.getLogger("hfos.librdkafka")
 # Serving delivery reports every 64 sends keeps the report queue short without paying a
 # poll call per event (each costs about as much as a produce call).
 _POLL_EVERY = 64

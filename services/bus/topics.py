@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic, PartitionMetadata
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+    PartitionMetadata,
+)
 
 from schemas.catalogue import TopicSpec
 from services.bus.exceptions import BusError
@@ -70,6 +77,31 @@ def provision(
         reports.extend(_created_or_check(admin, spec, futures[spec.name]) for spec in missing)
         wait_until_visible(admin, {spec.name: spec.partitions for spec in missing})
     return sorted(reports, key=lambda report: report.topic)
+
+
+def apply_configs(admin: AdminClient, specs: Iterable[TopicSpec]) -> None:
+    """Set each existing topic's configs to its spec's (an incremental alter: configs the
+    spec does not name keep their values). For configs that never delete a key's latest
+    value — segment rolling, compaction lag — never for partitions or cleanup policy."""
+    resources = [
+        ConfigResource(
+            ConfigResource.Type.TOPIC,
+            spec.name,
+            incremental_configs=[
+                ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+                for name, value in spec.config.items()
+                if name != "cleanup.policy"
+            ],
+        )
+        for spec in specs
+    ]
+    if not resources:
+        return
+    for resource, future in admin.incremental_alter_configs(resources).items():
+        try:
+            future.result(_TIMEOUT)
+        except KafkaException as error:
+            raise BusError(f"{resource.name}: configs not applied: {error}") from None
 
 
 def wait_until_visible(

@@ -17,6 +17,7 @@ from schemas.values import iso_millis
 from services.breaker.view import AccountView, read_accounts
 from services.bus.inspect import TailOptions, tail
 from services.cli.context import Context
+from services.cli.params import ACCOUNT, AVRO_LONG_MAX, BY, REASON
 from services.policy.view import PolicyView
 from streams.policy.version import PolicyVersion
 
@@ -29,15 +30,15 @@ def breaker() -> None:
 
 
 @breaker.command()
-@click.option("--account", required=True)
+@click.option("--account", required=True, type=ACCOUNT)
 @click.option(
     "--episode",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, AVRO_LONG_MAX),
     help="The episode to end (default: the account's latest trigger).",
 )
 @click.option("--rebase-peak", is_flag=True, help="Set the high-water mark to current equity.")
-@click.option("--by", required=True)
-@click.option("--reason", required=True)
+@click.option("--by", required=True, type=BY, help="Who resets it.")
+@click.option("--reason", required=True, type=REASON, help="Why.")
 @pass_context
 def reset(
     ctx: Context,
@@ -79,7 +80,7 @@ def _latest_episode(ctx: Context, account: str) -> int:
 
 
 @breaker.command()
-@click.option("--account", help="Only this account.")
+@click.option("--account", type=ACCOUNT, help="Only this account.")
 @click.option("--app-id", help="The stream worker's app id (default: <prefix>hfos-streams).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object (times ISO-8601 UTC).")
 @pass_context

@@ -13,6 +13,7 @@ from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas.catalogue import TopicNames
 from schemas.serde import AvroSerde
+from services.cli.params import ACCOUNT, INSTANCE
 from services.exchange.service import (
     DEFAULT_INITIAL_BALANCE,
     DEFAULT_INSTANCE,
@@ -42,6 +43,7 @@ def exchange() -> None:
     "--account",
     "accounts",
     multiple=True,
+    type=ACCOUNT,
     help="Fund this account at start if it has no balance yet (repeatable). Orders of "
     "accounts never funded are not filled: they go to order.failed.",
 )
@@ -65,6 +67,7 @@ def exchange() -> None:
     "--instance",
     default=DEFAULT_INSTANCE,
     show_default=True,
+    type=INSTANCE,
     help="Consumer group and transactional id (under HFOS_TOPIC_PREFIX); one exchange per "
     "instance name — a second one fences the first.",
 )

@@ -10,6 +10,7 @@ from types import FrameType
 import click
 
 from services.cli.context import Context
+from services.cli.params import INSTANCE
 from services.executor.service import CONTROL_SERVICE, SERVICE, Executor, ExecutorConfig
 from services.health.endpoint import loop_reporter, open_probe
 
@@ -26,6 +27,7 @@ def executor() -> None:
     "--instance",
     default=socket.gethostname(),
     show_default=True,
+    type=INSTANCE,
     help="Instance id; its transactional id fences a zombie of the same instance.",
 )
 @click.option(

@@ -13,29 +13,12 @@ import click
 
 from schemas.errors import HfosError
 from services.cli.context import Context
+from services.cli.params import MODEL, NameListParam
 from services.simulator.service import MarketSimulator, Pace
 from services.simulator.signals import SignalGenerator, SignalModel
 from services.simulator.walk import Gap, RandomWalk, parse_gap, start_prices
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
-
-
-def _names(text: str, param: click.Parameter) -> tuple[str, ...]:
-    found = tuple(part.strip() for part in text.split(",") if part.strip())
-    if len(set(found)) != len(found):
-        raise click.BadParameter(f"{text!r} names one twice", param=param)
-    return found
-
-
-def _symbols(_ctx: click.Context, param: click.Parameter, text: str) -> tuple[str, ...]:
-    found = _names(text, param)
-    if not found:
-        raise click.BadParameter("give at least one symbol, e.g. BTCUSDT,ETHUSDT", param=param)
-    return found
-
-
-def _accounts(_ctx: click.Context, param: click.Parameter, text: str) -> tuple[str, ...]:
-    return _names(text, param)
 
 
 def _starts(
@@ -57,7 +40,9 @@ def simulate() -> None:
 
 
 @simulate.command()
-@click.option("--symbols", default="BTCUSDT,ETHUSDT", show_default=True, callback=_symbols)
+@click.option(
+    "--symbols", default="BTCUSDT,ETHUSDT", show_default=True, type=NameListParam("symbol")
+)
 @click.option(
     "--volatility",
     type=float,
@@ -80,7 +65,10 @@ def simulate() -> None:
     help="SYMBOL=PRICE starting price (repeatable); default: a typical price, else 100.",
 )
 @click.option(
-    "--accounts", default="", callback=_accounts, help="Accounts to signal for, comma-separated."
+    "--accounts",
+    default="",
+    type=NameListParam("account id", allow_empty=True),
+    help="Accounts to signal for, comma-separated.",
 )
 @click.option(
     "--signal-every",
@@ -91,7 +79,7 @@ def simulate() -> None:
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--ticks", type=click.IntRange(min=1), help="Stop after N ticks (default: never).")
-@click.option("--model-name", default="sim-model", show_default=True)
+@click.option("--model-name", default="sim-model", show_default=True, type=MODEL)
 @click.option("--model-version", default="1", show_default=True)
 @click.option("--run-id", help="Id namespace of prices and signals (default: a fresh uuid).")
 @pass_context

@@ -12,23 +12,21 @@ from pathlib import Path
 from types import FrameType
 
 import click
+import prometheus_client
 
 from services.bus.topics import Outcome, TopicMismatchError, provision
 from services.cli.context import Context
+from services.cli.params import MODEL, NameListParam
 from services.localstack.stack import LocalStack
-from services.up.plan import EXIT_MODEL, SessionConfig, plan
-from services.up.session import Servers, Session, StopRequest
+from services.supervisor.config import SupervisorConfig
+from services.supervisor.service import Servers as SupervisedServers
+from services.up.plan import EXIT_MODEL, Part, SessionConfig, plan
+from services.up.session import Servers, Session, StopRequest, Supervise
+from services.up.supervised import SessionSupervision
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
 
 DEFAULTS = SessionConfig()
-
-
-def _names(_ctx: click.Context, param: click.Parameter, text: str) -> tuple[str, ...]:
-    found = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not found or len(set(found)) != len(found):
-        raise click.BadParameter(f"{text!r}: give distinct names, comma-separated", param=param)
-    return found
 
 
 def default_log_dir() -> Path:
@@ -51,10 +49,15 @@ def default_log_dir() -> Path:
     "--accounts",
     default=",".join(DEFAULTS.accounts),
     show_default=True,
-    callback=_names,
+    type=NameListParam("account id"),
     help="Accounts the exchange funds and the simulator signals for, comma-separated.",
 )
-@click.option("--symbols", default=",".join(DEFAULTS.symbols), show_default=True, callback=_names)
+@click.option(
+    "--symbols",
+    default=",".join(DEFAULTS.symbols),
+    show_default=True,
+    type=NameListParam("symbol"),
+)
 @click.option(
     "--interval",
     type=click.FloatRange(min=0.01),
@@ -66,6 +69,7 @@ def default_log_dir() -> Path:
     "--model",
     default=DEFAULTS.model,
     show_default=True,
+    type=MODEL,
     help="Model the simulator's signals name; promoted before the session starts.",
 )
 @click.option("--model-version", default=DEFAULTS.model_version, show_default=True)
@@ -112,24 +116,40 @@ def up(  # noqa: PLR0913 - one parameter per option
     )
     _promote(ctx, model, model_version)
     config = SessionConfig(accounts, symbols, interval, model, model_version)
+    parts = plan(config)
     log_dir = log_dir or default_log_dir()
     log_dir.mkdir(parents=True, exist_ok=True)
     stop_request = StopRequest()
     _on_signals(stop_request)
     session = Session(
         Servers(ctx.kafka, ctx.serde, ctx.names),
-        plan(config),
+        parts,
         log_dir,
         os.environ,
         _echo,
         stop_request,
         status_every,
+        _supervisor(ctx, parts, local),
     )
     outcome = session.run(duration)
     click.echo(f"logs: {log_dir}")
     _leave_stack(local, stack_down)
     if not outcome.ok:
         sys.exit(1)
+
+
+def _supervisor(ctx: Context, parts: tuple[Part, ...], local: bool) -> Supervise:
+    """The session's supervisor: every part a child process it restarts, the local stack's
+    parts too when this session runs on it. Its metrics (HFOS_METRICS_PORT) are served
+    on the port after the parts' (worker N, executor N+1, exchange N+2, monitor N+3,
+    supervisor N+4)."""
+    base = ctx.settings.hfos_metrics_port
+    if base:
+        prometheus_client.start_http_server(base + sum(part.serves_metrics for part in parts))
+    config = SupervisorConfig(restart_stack=local)
+    servers = SupervisedServers.of(ctx.settings, ctx.serde)
+    stack = LocalStack() if local else None
+    return lambda slots, say: SessionSupervision(servers, config, slots, stack, say)
 
 
 def _echo(text: str) -> None:

@@ -340,7 +340,13 @@ class Executor:
         )
 
     def _admin_partitions(self, topic: str) -> list[int]:
-        meta = self._admin.list_topics(topic, timeout=10).topics.get(topic)
+        try:
+            meta = self._admin.list_topics(topic, timeout=10).topics.get(topic)
+        except KafkaException as error:
+            # The broker is away (a rebalance during an outage lands here): decisions wait
+            # for the barrier, which refuses them meanwhile; the process must not die.
+            log.warning("executor: no metadata for %s (%s)", topic, error.args[0].str())
+            return [0]
         if meta is None or meta.error is not None:
             return [0]
         return sorted(meta.partitions) or [0]

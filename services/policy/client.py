@@ -1,5 +1,6 @@
 """Submitting policy commands to the owner (the stream app) and waiting for its answer:
-the ``policy.updated``/``policy.activated`` record the command caused, or its refusal."""
+the ``policy.updated``/``policy.activated`` record the command caused, the
+``policy.unchanged`` record of one that changed nothing, or its refusal."""
 
 from __future__ import annotations
 
@@ -8,10 +9,16 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from schemas.catalogue import POLICY_ACTIVATED, POLICY_COMMAND, POLICY_UPDATED, TopicNames
+from schemas.catalogue import (
+    POLICY_ACTIVATED,
+    POLICY_COMMAND,
+    POLICY_UNCHANGED,
+    POLICY_UPDATED,
+    TopicNames,
+)
 from schemas.envelope import envelope
 from schemas.serde import AvroSerde
-from services.bus.commands import CommandClient
+from services.bus.commands import Answer, CommandClient
 from services.bus.producer import EventProducer
 
 
@@ -31,12 +38,13 @@ class PolicyClient:
             producer,
             POLICY_COMMAND,
             (POLICY_UPDATED, POLICY_ACTIVATED),
+            POLICY_UNCHANGED,
         )
         self._service = service
 
-    def submit(self, command: Mapping[str, Any], timeout: float = 30.0) -> dict[str, Any]:
-        """Send ``command`` (a ``PolicyCommand`` without envelope); return the record it
-        produced, or raise ``CommandRefusedError`` / ``NoAnswerError``."""
+    def submit(self, command: Mapping[str, Any], timeout: float = 30.0) -> Answer:
+        """Send ``command`` (a ``PolicyCommand`` without envelope); return the owner's
+        answer, or raise ``CommandRefusedError`` / ``NoAnswerError``."""
         command_id = str(uuid.uuid4())
         record = {
             **command,

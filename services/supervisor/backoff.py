@@ -1,22 +1,18 @@
-"""Exponential backoff per failure episode, as a pure state machine (SPEC §7).
+"""The backoff schedule of one failure episode (SPEC §7): 1, 2, 4, 8, 16 s, 10 % jitter.
 
-Schedule: 1, 2, 4, 8, 16 s, each stretched by up to 10 % jitter (delay x (1 + 0.1 u), u
-from the injected random source in [0, 1)), so restarts of many subsystems after one
-outage spread out instead of stampeding, and a delay is never shorter than its base. At
-most 5 attempts per episode (31 s of base delay, under 35 s with jitter); then the
-subsystem is EXHAUSTED and stays so — no new attempt, no counter reset — until a success
-is reported. Only a success ends an episode; the next failure opens episode + 1 with the
-attempt counter at 0. ``total_attempts`` is never reset (it feeds a Prometheus counter).
+Each delay is stretched by up to 10 % jitter (delay x (1 + 0.1 u), u from the injected
+random source in [0, 1)), so restarts of many subsystems after one outage spread out
+instead of stampeding, and a delay is never shorter than its base. At most 5 attempts per
+episode (31 s of base delay, under 35 s with jitter). The episode itself — when attempts
+start, fail, run out, escalate — is :mod:`services.supervisor.episode`.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Protocol
 
-from schemas.enums import RecoveryOutcome
 from services.supervisor.exceptions import BackoffConfigError, RandomSourceError
 
 
@@ -52,86 +48,3 @@ class BackoffPolicy:
 
 
 DEFAULT_POLICY = BackoffPolicy()
-
-
-class Phase(StrEnum):
-    HEALTHY = "HEALTHY"
-    RECOVERING = "RECOVERING"
-    EXHAUSTED = "EXHAUSTED"
-
-
-@dataclass(frozen=True)
-class Supervision:
-    """One subsystem's recovery state. ``episode`` counts failure episodes (the current one
-    while not HEALTHY); ``attempts`` are the current episode's."""
-
-    subsystem: str
-    phase: Phase = Phase.HEALTHY
-    episode: int = 0
-    attempts: int = 0
-    total_attempts: int = 0
-
-
-@dataclass(frozen=True)
-class Retry:
-    """Restart ``subsystem`` at ``due_at`` (epoch ms), attempt ``attempt`` of the episode."""
-
-    subsystem: str
-    episode: int
-    attempt: int
-    delay_seconds: float
-    due_at: int
-
-    @property
-    def outcomes(self) -> tuple[RecoveryOutcome, ...]:
-        """The ``system.recovery`` records this step produces, in order."""
-        first = self.attempt == 1
-        lead = RecoveryOutcome.FAILURE_DETECTED if first else RecoveryOutcome.ATTEMPT_FAILED
-        return lead, RecoveryOutcome.ATTEMPT_SCHEDULED
-
-
-@dataclass(frozen=True)
-class Exhausted:
-    """No attempt left. ``newly`` is True only on the failure that exhausted the episode,
-    so EXHAUSTED (and the escalation to the emergency stop) is reported exactly once."""
-
-    subsystem: str
-    episode: int
-    attempts: int
-    newly: bool
-
-    @property
-    def outcomes(self) -> tuple[RecoveryOutcome, ...]:
-        if not self.newly:
-            return ()
-        return RecoveryOutcome.ATTEMPT_FAILED, RecoveryOutcome.EXHAUSTED
-
-
-def on_failure(
-    state: Supervision,
-    now: int,
-    source: RandomSource,
-    policy: BackoffPolicy = DEFAULT_POLICY,
-) -> tuple[Supervision, Retry | Exhausted]:
-    """A failure was seen at ``now`` (epoch ms): the first of an episode, or a failed
-    attempt. Returns the next attempt to schedule, or :class:`Exhausted`."""
-    if state.phase is Phase.EXHAUSTED:
-        return state, Exhausted(state.subsystem, state.episode, state.attempts, newly=False)
-    if state.phase is Phase.HEALTHY:
-        state = replace(state, phase=Phase.RECOVERING, episode=state.episode + 1, attempts=0)
-    if state.attempts >= policy.max_attempts:
-        exhausted = replace(state, phase=Phase.EXHAUSTED)
-        return exhausted, Exhausted(state.subsystem, state.episode, state.attempts, newly=True)
-    attempt = state.attempts + 1
-    delay = policy.delay(attempt, source)
-    scheduled = replace(state, attempts=attempt, total_attempts=state.total_attempts + 1)
-    due_at = now + round(delay * 1000)
-    return scheduled, Retry(state.subsystem, state.episode, attempt, delay, due_at)
-
-
-def on_success(state: Supervision) -> Supervision:
-    """The subsystem is healthy again: the episode ends and its attempt counter with it.
-    A success while HEALTHY changes nothing."""
-    if state.phase is Phase.HEALTHY:
-        return state
-    return replace(state, phase=Phase.HEALTHY, attempts=0)

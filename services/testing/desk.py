@@ -228,7 +228,10 @@ class Desk:
 
         def beat() -> None:
             while self._beating.is_set():
-                self.heartbeat()
+                try:
+                    self.heartbeat()
+                except AssertionError:
+                    continue  # not acknowledged (the broker is away): a missed beat, no more
                 time.sleep(interval)
 
         self._beats = threading.Thread(target=beat, name="desk-heartbeats", daemon=True)

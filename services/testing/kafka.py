@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from services.bus.consumer import headers_of
 
@@ -69,3 +69,24 @@ def _raw(message: Message) -> RawRecord:
         value=message.value(),
         headers=headers_of(message),
     )
+
+
+def end_offset(client_config: Mapping[str, str], topic: str, seconds: float = 30.0) -> int:
+    """The end offset of ``topic``, summed over its partitions: what any write moves. A topic
+    created a moment ago may have no leader yet; that is waited out, up to ``seconds``."""
+    consumer = Consumer({**client_config, "group.id": f"ends-{uuid.uuid4().hex}"})
+    deadline = time.monotonic() + seconds
+    try:
+        while True:
+            try:
+                partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+                return sum(
+                    consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+                    for p in partitions
+                )
+            except KafkaException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)  # a new topic's leader is elected within a few hundred ms
+    finally:
+        consumer.close()

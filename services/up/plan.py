@@ -22,6 +22,7 @@ from streams.heartbeat import SERVICE as WORKER_SERVICE
 METRICS_PORT = "HFOS_METRICS_PORT"
 EXIT_MODEL = "exit-model"
 """The exit model the position monitor serves (``hfos up`` builds and promotes it)."""
+WORKER_INSTANCE = "HFOS_WORKER_INSTANCE"
 
 READY_TIMEOUT_SECONDS = 120.0
 """A warm worker heartbeats ~4 s after it is spawned on the project's 2-core machine; a
@@ -137,4 +138,8 @@ def part_environ(environ: Mapping[str, str], parts: tuple[Part, ...], part: Part
     if base and part.serves_metrics:
         serving = [p for p in parts if p.serves_metrics]
         env[METRICS_PORT] = str(int(base) + serving.index(part))
+    if part.name == "worker":
+        # Static membership: the supervisor's restart of a killed worker takes its
+        # partitions back at once, without a rebalance or waiting out its session.
+        env.setdefault(WORKER_INSTANCE, "up-worker-0")
     return env

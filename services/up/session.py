@@ -1,16 +1,18 @@
 """One ``hfos up`` session: start the parts in order, watch them, stop them in reverse.
 
-A part that exits while the session needs it ends the session: the others are stopped and
-the session fails, naming the part with the end of its log. The one exception is a worker
-whose watchdog gave up on a stalled partition (exit 75, :data:`EXIT_STALLED`): it is
-started again with the SPEC §7 backoff (1, 2, 4, 8, 16 s), and the session fails only when
-those five attempts are spent without 30 s of the part staying up. A requested stop (Ctrl-C,
-SIGTERM, the end of ``--duration``) stops every part the same way and succeeds.
+A part that fails to start ends the session: the others are stopped and the session
+fails, naming the part with the end of its log. Once every part is ready, the supervisor
+(:mod:`services.up.supervised`, SPEC §7) owns them: a part that exits — a worker whose
+watchdog gave up on a stalled partition (exit 75), a crash, a kill — is started again
+with the backoff (1, 2, 4, 8, 16 s), every step in the recovery history, and a critical
+part that does not come back escalates to the emergency stop instead of ending the
+session. Without a supervisor (``supervise`` None), a part that exits ends the session.
+A requested stop (Ctrl-C, SIGTERM, the end of ``--duration``) stops the supervisor, then
+every part the same way, and succeeds.
 """
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -19,20 +21,16 @@ from pathlib import Path
 
 from schemas.catalogue import TopicNames
 from schemas.serde import AvroSerde
-from services.supervisor.backoff import Exhausted, Phase, Supervision, on_success
-from services.supervisor.backoff import on_failure as backoff_on_failure
 from services.up.children import Child, Stopped, spawn, stop
 from services.up.exceptions import PartExitedError, PartNotReadyError, describe_exit
 from services.up.plan import STOP_GRACE_SECONDS, Part, part_environ
 from services.up.readiness import HeartbeatWatch, wait_ready
+from services.up.supervised import ChildSlot, SessionSupervision
 from services.up.watch import SessionWatch
-from streams.watchdog import EXIT_STALLED
 
 Say = Callable[[str], None]
-HEALTHY_AFTER_SECONDS = 30.0
-on_failure = backoff_on_failure
-"""The SPEC §7 backoff step (a module name, so a test can shorten the delays)."""
-"""A restarted part that stays up this long ends its failure episode (backoff resets)."""
+Supervise = Callable[[Mapping[str, ChildSlot], Say], SessionSupervision]
+"""Starts the supervisor over the session's parts (``services.cli.up`` builds it)."""
 
 
 @dataclass
@@ -69,7 +67,7 @@ class Outcome:
 
 
 class Session:
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the session's collaborators, each injected
         self,
         servers: Servers,
         parts: tuple[Part, ...],
@@ -78,13 +76,15 @@ class Session:
         say: Say,
         stop_request: StopRequest,
         status_every: float = 5.0,
+        supervise: Supervise | None = None,
     ) -> None:
         self._servers, self._parts, self._log_dir = servers, parts, log_dir
         self._environ, self._out, self._stop = environ, say, stop_request
         self._status_every = status_every
         self._children: list[Child] = []
-        self._supervision: dict[str, Supervision] = {}
-        self._random = random.Random()  # noqa: S311 - jitter, not cryptography
+        self._supervise = supervise
+        self._slots: dict[str, ChildSlot] = {}
+        self._supervision: SessionSupervision | None = None
 
     def _say(self, text: str) -> None:
         """Print a line; when the output is gone (a closed pipe), stop the session — the
@@ -108,6 +108,7 @@ class Session:
             ready_after = self._start_all(since_ms)
             if ready_after is not None:
                 self._say(f"all {len(self._parts)} parts ready in {ready_after:.1f} s")
+                self._start_supervision()
                 self._watch(watch, duration)
             ok = True
         except (PartExitedError, PartNotReadyError) as failure:
@@ -115,6 +116,9 @@ class Session:
             self._say(f"FAILED: {failure}")
             self._say(_indent(failure.tail))
         finally:
+            if self._supervision is not None:
+                self._supervision.stop()
+                self._children = [self._slots[c.name].current() for c in self._children]
             stopped = self._stop_all()
             watch.drain(5.0)
             self._say(f"session: {watch.tally.line()}")
@@ -140,6 +144,19 @@ class Session:
             beats.close()
         return time.monotonic() - first
 
+    def _start_supervision(self) -> None:
+        if self._supervise is None:
+            return
+        for child in self._children:
+            self._slots[child.name] = ChildSlot(
+                child, self._respawner(child.part), owner_spawns=True
+            )
+        self._supervision = self._supervise(self._slots, self._say)
+        self._say(f"supervisor: {self._supervision.summary()} (hfos recovery history)")
+
+    def _respawner(self, part: Part) -> Callable[[], Child]:
+        return lambda: spawn(part, self._log_dir, part_environ(self._environ, self._parts, part))
+
     def _watch(self, watch: SessionWatch, duration: float | None) -> None:
         started = time.monotonic()
         end = None if duration is None else started + duration
@@ -149,39 +166,21 @@ class Session:
             if end is not None and now >= end:
                 self._stop.request(f"--duration {duration:g} s elapsed")
                 break
-            self._children = [self._restarted_if_stalled(c) for c in self._children]
-            for child in self._children:
-                child.check_alive()
+            if self._supervision is None or self._supervision.failure is not None:
+                # No supervisor (or it stopped: fenced by another one): an exit ends it.
+                for child in self._children:
+                    child.check_alive()
+            else:
+                for slot in self._slots.values():
+                    slot.serve()
+                self._children = [self._slots[c.name].current() for c in self._children]
             watch.poll(0.2)
             if now >= next_line:
-                self._say(f"{now - started:6.0f} s  {watch.tally.line()}")
+                self._say(f"{now - started:6.0f} s  {watch.tally.line()}{self._recovery()}")
                 next_line += self._status_every
 
-    def _restarted_if_stalled(self, child: Child) -> Child:
-        """``child`` again (backoff permitting) when it exited as stalled; else itself."""
-        state = self._supervision.setdefault(child.name, Supervision(child.name))
-        if child.process.poll() != EXIT_STALLED:
-            if (
-                state.phase is not Phase.HEALTHY
-                and time.monotonic() - child.spawned_at > HEALTHY_AFTER_SECONDS
-            ):
-                self._supervision[child.name] = on_success(state)
-            return child
-        state, step = on_failure(state, int(time.time() * 1000), self._random)
-        self._supervision[child.name] = state
-        if isinstance(step, Exhausted):
-            return child  # check_alive() ends the session with its log
-        self._say(
-            f"{child.name:9} exited {EXIT_STALLED} (stalled): restart {step.attempt} of "
-            f"episode {step.episode} in {step.delay_seconds:.1f} s"
-        )
-        if self._stop.requested.wait(step.delay_seconds):
-            return child
-        again = spawn(
-            child.part, self._log_dir, part_environ(self._environ, self._parts, child.part)
-        )
-        self._say(f"{again.name:9} pid {again.pid:<7} restarted, log {again.log}")
-        return again
+    def _recovery(self) -> str:
+        return "" if self._supervision is None else f" | {self._supervision.summary()}"
 
     def _stop_all(self) -> tuple[Stopped, ...]:
         if not self._children:

@@ -2,9 +2,11 @@
 
 Commands (operator ones and system ones such as the breaker's TRIP) arrive on the single
 ``ess.command`` partition and are applied one at a time to the ``ess`` table; a changed
-scope is published to the compacted ``ess.state`` and audited on ``ess.transition``; a
-refused command (stale version, missing who/why, a DISABLE in production) goes to
-``ess.command.dlq`` with its typed reason. Nothing un-trips TRIPPED but a RESET.
+scope is published to the compacted ``ess.state`` (with who and why) and audited on
+``ess.transition``; a refused command (stale version, missing who/why, a DISABLE in
+production) goes to ``ess.command.dlq`` with its typed reason; a command that changes
+nothing is answered on ``ess.unchanged`` with the state in force and why
+(:mod:`streams.ess.answers`). Nothing un-trips TRIPPED but a RESET.
 
 A cooldown's end is a command too. Faust lets a table be written only while its agent
 handles an event (the write goes to the changelog partition of that event): a timer that
@@ -22,7 +24,7 @@ from typing import Any
 
 import faust
 
-from schemas.catalogue import ESS_COMMAND, ESS_STATE, ESS_TRANSITION, TopicNames
+from schemas.catalogue import ESS_COMMAND, ESS_STATE, ESS_TRANSITION, ESS_UNCHANGED, TopicNames
 from schemas.enums import EssCommandKind, EssState, EssTrigger
 from schemas.keys import ESS_TABLE
 from schemas.serde import AvroSerde
@@ -35,11 +37,12 @@ from streams.ess.codec import (
     state_record,
     state_to_json,
     transition_record,
+    unchanged_record,
 )
 from streams.ess.commands import apply_command, remember_refused
 from streams.ess.exceptions import EssError
 from streams.ess.scope import Scope
-from streams.ess.state import ScopeState, Transition, initial
+from streams.ess.state import ScopeState, Transition, attributed, initial
 from streams.ess.triggers import apply_trigger, tick
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,7 @@ class EssBinding:
         self.table = app.Table(ESS_TABLE, default=None, partitions=1)
         self.states = sink_topic(app, ESS_STATE, names, serde)
         self.transitions = sink_topic(app, ESS_TRANSITION, names, serde)
+        self.unchanged = sink_topic(app, ESS_UNCHANGED, names, serde)
         self.dlq = dlq_topic(app, ESS_COMMAND, names)
         self.commands = sink_topic(app, ESS_COMMAND, names, serde)
         self._asked: dict[str, int] = {}
@@ -102,6 +106,10 @@ class EssBinding:
                 await dead_letter(self.dlq, item, refusal, "ess-commands")
                 continue
             await self._store(transition)
+            if not transition.changed:  # answered too: nobody waits out a timeout
+                event_id = str(item.value["envelope"]["event_id"])
+                answer = unchanged_record(command, event_id, transition, PRODUCER, self._now())
+                await self.unchanged.send(key=str(command.scope).encode(), value=answer)
 
     def _apply(self, current: ScopeState, command: Any) -> Transition:
         now = self._now()
@@ -124,7 +132,7 @@ class EssBinding:
             raise
 
     async def _store(self, transition: Transition) -> None:
-        after = transition.current
+        after = attributed(transition)
         self.table[str(after.scope)] = state_to_json(after)
         if not transition.changed:
             return

@@ -8,6 +8,7 @@ from typing import Any
 from schemas.enums import EssCommandKind, EssState, EssTrigger
 from schemas.envelope import envelope
 from schemas.ids import derived_id
+from streams.ess.answers import why_unchanged
 from streams.ess.commands import EssCommand
 from streams.ess.scope import Scope
 from streams.ess.state import ScopeState, Transition
@@ -22,6 +23,8 @@ def state_to_json(state: ScopeState) -> dict[str, Any]:
         "trigger": state.trigger.value if state.trigger else None,
         "cooldown_until": state.cooldown_until,
         "recent": list(state.recent),
+        "by": state.by,
+        "reason": state.reason,
     }
 
 
@@ -35,6 +38,8 @@ def state_from_json(data: Mapping[str, Any]) -> ScopeState:
         trigger=EssTrigger(trigger) if trigger else None,
         cooldown_until=data.get("cooldown_until"),
         recent=tuple(data.get("recent", ())),
+        by=data.get("by"),
+        reason=data.get("reason"),
     )
 
 
@@ -63,6 +68,8 @@ def state_record(state: ScopeState, producer: str, now: int) -> dict[str, Any]:
         "since": state.since,
         "trigger": (state.trigger or EssTrigger.MANUAL).value,
         "cooldown_until": state.cooldown_until,
+        "by": state.by,
+        "reason": state.reason,
     }
 
 
@@ -104,4 +111,33 @@ def end_cooldown_record(state: ScopeState, producer: str, now: int) -> dict[str,
         "by": producer,
         "reason": f"cooldown elapsed at {state.cooldown_until}",
         "cause_event_id": None,
+    }
+
+
+def unchanged_record(
+    command: EssCommand, command_event_id: str, transition: Transition, producer: str, now: int
+) -> dict[str, Any]:
+    """The ``ess.unchanged`` answer to ``command``, which changed nothing: the state in
+    force and why. Its id derives from the command's, so a redelivery repeats it."""
+    held = transition.current
+    why, detail = why_unchanged(command.kind, transition)
+    return {
+        "envelope": envelope(
+            producer,
+            now,
+            event_id=derived_id("ess.unchanged", command.command_id),
+            causation_id=command_event_id,
+        ),
+        "command_id": command.command_id,
+        "scope": str(held.scope),
+        "kind": command.kind.value,
+        "why": why.value,
+        "detail": detail,
+        "state": held.state.value,
+        "version": held.version,
+        "since": held.since,
+        "trigger": held.trigger.value if held.trigger else None,
+        "cooldown_until": held.cooldown_until,
+        "by": held.by,
+        "reason": held.reason,
     }

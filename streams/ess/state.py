@@ -41,6 +41,11 @@ class ScopeState:
     trigger: EssTrigger | None = None
     cooldown_until: int | None = None
     recent: tuple[str, ...] = ()
+    by: str | None = None
+    """Who or what caused the last transition; None for a scope never changed (and for
+    states stored before it was recorded)."""
+    reason: str | None = None
+    """Why, in the words of the command or trigger that caused it."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,14 @@ class Transition:
     @property
     def changed(self) -> bool:
         return self.current.version != self.previous.version
+
+
+def attributed(transition: Transition) -> ScopeState:
+    """The state a transition leaves, with who and why when it changed the scope: what
+    ``hfos ess status`` shows and an unchanged command's answer repeats."""
+    if not transition.changed:
+        return transition.current
+    return replace(transition.current, by=transition.by, reason=transition.reason)
 
 
 def initial(scope: Scope) -> ScopeState:

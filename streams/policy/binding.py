@@ -2,7 +2,8 @@
 
 - ``policy.command`` (one partition) is applied one command at a time against the table
   (:func:`streams.policy.owner.decide`); the result goes to ``policy.updated`` or
-  ``policy.activated``, and a refusal to ``policy.command.dlq`` with the typed error.
+  ``policy.activated``, a command that changes nothing is answered on
+  ``policy.unchanged``, and a refusal goes to ``policy.command.dlq`` with the typed error.
 - ``policy.updated`` and ``policy.activated`` are also read back into the table (newest
   version wins), so the table materialises the compacted topics, the source of truth.
 - Every table change is written through to Redis; a 100 ms timer resynchronises Redis
@@ -20,7 +21,13 @@ from typing import Any
 
 import faust
 
-from schemas.catalogue import POLICY_ACTIVATED, POLICY_COMMAND, POLICY_UPDATED, TopicNames
+from schemas.catalogue import (
+    POLICY_ACTIVATED,
+    POLICY_COMMAND,
+    POLICY_UNCHANGED,
+    POLICY_UPDATED,
+    TopicNames,
+)
 from schemas.enums import PolicyCommandKind, ProfileName
 from schemas.envelope import envelope
 from schemas.ids import derived_id
@@ -30,13 +37,15 @@ from streams import metrics, timers
 from streams.bus import dead_letter, decoded, dlq_topic, sink_topic, source_topic
 from streams.policy.cache import PolicyCache
 from streams.policy.exceptions import PolicyError
-from streams.policy.owner import PolicyState, decide
+from streams.policy.owner import Decision, PolicyState, decide
 from streams.policy.records import (
     Activation,
+    Unchanged,
     activation_from_record,
     activation_record,
     active_key,
     profile_key,
+    unchanged_record,
     version_from_record,
     version_record,
 )
@@ -61,6 +70,7 @@ class PolicyBinding:
         self.table = app.Table(POLICY_TABLE, default=None, partitions=1)
         self.updated_out = sink_topic(app, POLICY_UPDATED, names, serde)
         self.activated_out = sink_topic(app, POLICY_ACTIVATED, names, serde)
+        self.unchanged_out = sink_topic(app, POLICY_UNCHANGED, names, serde)
         self.command_dlq = dlq_topic(app, POLICY_COMMAND, names)
         self._seeded_profiles = False
         self._seeded_activation = False
@@ -102,8 +112,12 @@ class PolicyBinding:
                 continue
             await self._publish(result, command_id)
 
-    async def _publish(self, result: Any, command_id: str) -> None:
-        if isinstance(result, Activation):
+    async def _publish(self, result: Decision, command_id: str) -> None:
+        if isinstance(result, Unchanged):  # answered, so the writer need not wait it out
+            event_id = derived_id("policy.unchanged", command_id)
+            record = unchanged_record(result, PRODUCER, command_id, event_id, self._now())
+            await self.unchanged_out.send(key=result.in_force.profile.value.encode(), value=record)
+        elif isinstance(result, Activation):
             record = activation_record(
                 result, PRODUCER, command_id, derived_id("policy.activated", command_id)
             )

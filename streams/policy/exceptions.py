@@ -5,10 +5,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from schemas.errors import HfosError
+from schemas.names import name_problem, shown
 
 
 class PolicyError(HfosError):
     """Base of every policy error."""
+
+
+def _brief(value: object) -> str:
+    """``value`` as it is quoted in an error: a name as it is, any other text escaped to
+    ASCII and cut (a 100 000-character field name is not repeated to the operator)."""
+    if not isinstance(value, str):
+        return repr(value)
+    return value if name_problem(value) is None else shown(value)
 
 
 class PolicyValidationError(PolicyError):
@@ -20,7 +29,7 @@ class PolicyValidationError(PolicyError):
 
     def __init__(self, field: str, value: object, allowed: str, problem: str = "") -> None:
         why = f" ({problem})" if problem else ""
-        super().__init__(f"{field}={value!r} refused{why}: allowed {allowed}")
+        super().__init__(f"{_brief(field)}={_brief(value)} refused{why}: allowed {allowed}")
         self.field = field
         self.value = value
         self.allowed = allowed
@@ -39,7 +48,7 @@ class InvalidPolicyError(PolicyError):
 
     def __init__(self, profile: str, errors: Sequence[PolicyValidationError]) -> None:
         listed = "; ".join(str(error) for error in errors)
-        super().__init__(f"policy {profile!r} refused: {listed}")
+        super().__init__(f"policy {_brief(profile)} refused: {listed}")
         self.profile = profile
         self.errors = tuple(errors)
 

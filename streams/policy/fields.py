@@ -81,7 +81,9 @@ class FieldSpec:
             if not isinstance(value, int):
                 raise self._refuse(value, "not a whole number")
             return value
-        return float(value)
+        # + 0.0 turns -0.0 into 0.0 (IEEE 754: -0 + +0 = +0) and leaves every other
+        # number as it is: min_confidence=-0 and =0 are one value, stored and hashed alike.
+        return float(value) + 0.0
 
     def _in_range(self, number: float) -> bool:
         low_ok = self.low is None or (number >= self.low if self.low_closed else number > self.low)

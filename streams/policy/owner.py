@@ -3,6 +3,11 @@
 Pure. The stream app holds the state (its table) and applies commands one at a time in
 the order of the single ``policy.command`` partition, so of two writers that expected
 the same version exactly one wins; the other is refused with :class:`StaleVersionError`.
+
+A version means a change: a SET whose values equal the current version's, or an ACTIVATE
+of the profile already active, writes nothing and is answered :class:`Unchanged` (after
+the same validation and compare-and-set as a write, so a stale or invalid no-op is still
+refused).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from schemas.enums import PolicyCommandKind
 from streams.policy.exceptions import InvalidPolicyError, PolicyValidationError, StaleVersionError
 from streams.policy.parse import parse_assignments
 from streams.policy.profile import profile_name
-from streams.policy.records import Activation
+from streams.policy.records import Activation, Unchanged
 from streams.policy.version import PolicyVersion, apply_change
 
 
@@ -32,20 +37,25 @@ class PolicyState:
         return None if activation is None else self.versions.get(activation.profile.value)
 
 
-def decide(command: Mapping[str, Any], state: PolicyState, now: int) -> PolicyVersion | Activation:
-    """The new version or activation ``command`` makes, or a typed refusal."""
+Decision = PolicyVersion | Activation | Unchanged
+
+
+def decide(command: Mapping[str, Any], state: PolicyState, now: int) -> Decision:
+    """The new version or activation ``command`` makes, :class:`Unchanged`, or a typed
+    refusal."""
     kind = PolicyCommandKind(command["kind"])
     if kind is PolicyCommandKind.SET:
         return _set(command, state, now)
     return _activate(command, state, now)
 
 
-def _set(command: Mapping[str, Any], state: PolicyState, now: int) -> PolicyVersion:
+def _set(command: Mapping[str, Any], state: PolicyState, now: int) -> PolicyVersion | Unchanged:
     profile = str(command["profile"])
     texts = [f"{field}={value}" for field, value in sorted(command["changes"].items())]
     changes = parse_assignments(profile, texts)
-    return apply_change(
-        state.versions.get(profile),
+    current = state.versions.get(profile)
+    written = apply_change(
+        current,
         command.get("expected_version"),
         changes,
         author=str(command["by"]),
@@ -53,9 +63,13 @@ def _set(command: Mapping[str, Any], state: PolicyState, now: int) -> PolicyVers
         now=now,
         profile=profile,
     )
+    if current is not None and written.values == current.values:
+        detail = f"{profile} v{current.version} already holds these values"
+        return Unchanged(PolicyCommandKind.SET, "global", current.version, current, detail)
+    return written
 
 
-def _activate(command: Mapping[str, Any], state: PolicyState, now: int) -> Activation:
+def _activate(command: Mapping[str, Any], state: PolicyState, now: int) -> Activation | Unchanged:
     profile = profile_name(str(command["profile"]))
     scope = str(command.get("scope") or "global")
     target = state.versions.get(profile.value)
@@ -74,6 +88,9 @@ def _activate(command: Mapping[str, Any], state: PolicyState, now: int) -> Activ
     if (command.get("expected_version") or 0) != actual:
         raise StaleVersionError(f"activation of {scope}", command.get("expected_version"), actual)
     _require_text(command, profile.value)
+    if current is not None and current.profile is profile:
+        detail = f"{profile.value} is already active for {scope} (activation v{actual})"
+        return Unchanged(PolicyCommandKind.ACTIVATE, scope, actual, target, detail)
     return Activation(
         scope=scope,
         profile=profile,

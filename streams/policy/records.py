@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from schemas.enums import ProfileName
+from schemas.enums import PolicyCommandKind, ProfileName
 from schemas.envelope import envelope
 from streams.policy.profile import RiskProfile
 from streams.policy.version import PolicyVersion, verify_hash
@@ -27,6 +27,18 @@ class Activation:
     by: str
     reason: str
     at: int
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A command that would change nothing: what is in force, and why nothing changed."""
+
+    kind: PolicyCommandKind
+    scope: str
+    version: int
+    """The profile's version for a SET; the scope's activation version for an ACTIVATE."""
+    in_force: PolicyVersion
+    detail: str
 
 
 def version_record(
@@ -109,3 +121,21 @@ def profile_key(profile: str) -> str:
 def active_key(scope: str) -> str:
     """Key of a scope's activation in the policy table and the Redis cache."""
     return f"active:{scope}"
+
+
+def unchanged_record(
+    unchanged: Unchanged, producer: str, command_id: str, event_id: str, now: int
+) -> dict[str, Any]:
+    """The ``policy.unchanged`` answer to a command that wrote nothing."""
+    return {
+        "envelope": envelope(
+            producer, now, event_id=event_id, correlation_id=command_id, causation_id=command_id
+        ),
+        "kind": unchanged.kind.value,
+        "profile": unchanged.in_force.profile.value,
+        "scope": unchanged.scope,
+        "version": unchanged.version,
+        "profile_version": unchanged.in_force.version,
+        "hash": unchanged.in_force.hash,
+        "detail": unchanged.detail,
+    }

@@ -4,13 +4,13 @@ What is hashed, exactly: the UTF-8 bytes of the JSON object ``{"profile": <name>
 <value>, ...}`` holding the profile name and every field of :class:`RiskProfile` (the
 SPEC §2 table plus ``flash_crash_drop``, ``flash_crash_window_seconds`` and
 ``ess_cooldown_seconds``), with keys sorted, no whitespace (separators ``,`` and ``:``),
-floats written by ``float.__repr__`` (``0.1`` -> ``0.1``, ``5.0`` -> ``5.0``), integers
-as digits, booleans as ``true``/``false`` and enum symbols as strings. A field added
-after profiles were first hashed (``supervisor_escalation_state``) is in the document
-only when it differs from its default, so every hash written before it existed still
-verifies. The version number, author, reason and creation time are NOT hashed: the hash
-names the values a decision was made with, so two versions with equal values share a
-hash.
+floats written by ``float.__repr__`` (``0.1`` -> ``0.1``, ``5.0`` -> ``5.0``) with
+negative zero written as ``0.0`` (``-0`` and ``0`` are one value), integers as digits,
+booleans as ``true``/``false`` and enum symbols as strings. A field added after profiles
+were first hashed (``supervisor_escalation_state``) is in the document only when it
+differs from its default, so every hash written before it existed still verifies. The
+version number, author, reason and creation time are NOT hashed: the hash names the
+values a decision was made with, so two versions with equal values share a hash.
 """
 
 from __future__ import annotations
@@ -51,7 +51,15 @@ class PolicyVersion:
 
 def canonical_json(profile: ProfileName, values: RiskProfile) -> str:
     """The exact text that is hashed (see the module docstring)."""
-    document = {"profile": profile.value, **_hashed(values)}
+    return _dumps(profile, {name: _canonical(v) for name, v in _hashed(values).items()})
+
+
+def _canonical(value: FieldValue) -> FieldValue:
+    return value + 0.0 if isinstance(value, float) else value  # -0.0 + 0.0 is 0.0
+
+
+def _dumps(profile: ProfileName, values: Mapping[str, FieldValue]) -> str:
+    document = {"profile": profile.value, **values}
     # json writes floats with float.__repr__, the shortest text that round-trips.
     return json.dumps(document, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
@@ -67,14 +75,30 @@ def _hashed(values: RiskProfile) -> dict[str, FieldValue]:
 
 def policy_hash(profile: ProfileName, values: RiskProfile) -> str:
     """sha256 (lowercase hex) of :func:`canonical_json`."""
-    return hashlib.sha256(canonical_json(profile, values).encode("utf-8")).hexdigest()
+    return _sha256(canonical_json(profile, values))
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def verify_hash(version: PolicyVersion) -> None:
-    """Refuse a record whose hash does not match its values (:class:`HashMismatchError`)."""
+    """Refuse a record whose hash does not match its values (:class:`HashMismatchError`).
+
+    A version written before negative zero was canonical may carry the hash of ``-0.0``
+    for a zero field (only ``min_confidence`` can be 0): that hash is accepted too, so a
+    live profile does not become unreadable — and new risk refused — on upgrade."""
     computed = policy_hash(version.profile, version.values)
-    if computed != version.hash:
+    if computed != version.hash and version.hash not in _legacy_hashes(version):
         raise HashMismatchError(version.profile, version.version, version.hash, computed)
+
+
+def _legacy_hashes(version: PolicyVersion) -> set[str]:
+    values = _hashed(version.values)
+    zeros = [name for name, v in values.items() if isinstance(v, float) and v == 0.0]
+    if not zeros:
+        return set()
+    return {_sha256(_dumps(version.profile, {**values, **dict.fromkeys(zeros, -0.0)}))}
 
 
 def apply_change(

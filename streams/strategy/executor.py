@@ -12,7 +12,8 @@ BUY / SELL
   7. UNKNOWN_MODEL_VERSION  the model version is not one the executor has loaded
   then, only for orders that open or increase (a reduction skips 8-13):
   8. BELOW_MIN_CONFIDENCE  9. NEW_POSITIONS_DISABLED  10. MAX_OPEN_POSITIONS (new symbol)
-  11. COOLDOWN  12. SIZE_CAP  13. LEVERAGE_CAP (gross notional after the order > cap x equity)
+  11. SYMBOL_COOLDOWN (the per-symbol re-entry pause; not the ESS's COOLING_DOWN)
+  12. SIZE_CAP  13. LEVERAGE_CAP (gross notional after the order > cap x equity)
   Orders in flight (accepted, opening or increasing, not yet filled) count in 10 and 13 as
   if filled.
 
@@ -197,12 +198,15 @@ def _max_open(signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal 
     )
 
 
-def _cooldown(signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
+def _symbol_cooldown(signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
     last = context.last_order_at.get((signal.account_id, signal.symbol))
     wait_ms = plan.limits.cooldown_seconds * 1000
     if last is None or context.now - last >= wait_ms:
         return None
-    return DenyReason.COOLDOWN, f"last order {context.now - last} ms ago < {wait_ms} ms"
+    return (
+        DenyReason.SYMBOL_COOLDOWN,
+        f"re-entry pause: last order of {signal.symbol} {context.now - last} ms ago < {wait_ms} ms",
+    )
 
 
 def _size(_signal: Signal, context: DecisionContext, plan: _Plan) -> Refusal | None:
@@ -227,7 +231,7 @@ _RISK_GATES: tuple[Gate, ...] = (
     _confidence,
     _new_positions,
     _max_open,
-    _cooldown,
+    _symbol_cooldown,
     _size,
     _leverage,
 )

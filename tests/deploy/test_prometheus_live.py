@@ -23,13 +23,12 @@ import pytest
 import yaml
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import ACCOUNT_UPDATED, TopicNames
-from schemas.contracts import contract
-from schemas.envelope import envelope
+from schemas.catalogue import TopicNames
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.testing import Servers
+from services.testing.venue import Venue
 from tests.deploy.conftest import CHART, find_tool
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(240)]
@@ -168,22 +167,9 @@ def test_prometheus_when_desk_breaker_trips_then_breaker_alert_fires(
         assert firing(api, "HfosBreakerTripped") == []
 
         producer = EventProducer({"bootstrap.servers": stack.kafka}, serde, service="t")
-        # The breaker reads an account from account.updated alone (SPEC §1 delivery order).
-        target = contract(ACCOUNT_UPDATED, names)
-        for sequence, wallet in enumerate((10_000.0, 8_000.0), start=1):  # a 20 % drawdown
-            record = {
-                "envelope": envelope("test", int(time.time() * 1000)),
-                "account_id": "acc-prom",
-                "sequence": sequence,
-                "reason": "TRANSFER",
-                "wallet_balance": wallet,
-                "equity": None,
-                "positions": [],
-                "closed": [],
-                "order_id": None,
-            }
-            producer.send(target, "acc-prom", record)
-        assert producer.flush(30) == 0
+        venue = Venue(producer, names)
+        for wallet in (10_000.0, 8_000.0):  # a 20 % drawdown: past normal's 10 % limit
+            venue.balance("acc-prom", wallet)
 
         [alert] = eventually(
             "HfosBreakerTripped firing", lambda: firing(api, "HfosBreakerTripped"), 60, logs

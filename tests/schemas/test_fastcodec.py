@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from schemas.catalogue import ALL_TOPICS
 from schemas.contracts import contract
 from schemas.examples import example_record
-from schemas.fastcodec import compile_codec
+from schemas.fastcodec import _read_long, compile_codec
 
 CONTRACTS = [contract(spec) for spec in ALL_TOPICS if spec.value_schema]
 LONGS = st.integers(-(1 << 63), (1 << 63) - 1)
@@ -176,3 +176,12 @@ def test_codec_when_enum_has_more_symbols_than_one_varint_byte_holds_then_fastav
         expected = _fastavro_bytes(schema, record)
         assert codec.encode(record) == expected
         assert codec.decode(expected, 0) == (record, len(expected))
+
+
+def test_read_long_when_tenth_byte_carries_bits_past_64_then_refused() -> None:
+    """A damaged varint decoded as 9223372036854775861 where fastavro (which wraps to 64
+    bits) reads 53: the fast path must not disagree with the judge, so it refuses."""
+    damaged = bytes([0xEA, *[0x80] * 8, 0x02])
+    with pytest.raises(ValueError, match="wider than 64 bits"):
+        _read_long(damaged, 0)
+    assert schemaless_reader(io.BytesIO(damaged), "long", None) == 53

@@ -3,9 +3,15 @@ prices and leverage, and the name rule on ids, symbols and scopes."""
 
 from __future__ import annotations
 
-import pytest
+from typing import Any
 
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.catalogue import TOPICS
 from schemas.examples import example_record
+from schemas.loader import default_schemas
 from schemas.values import rule_problems
 
 
@@ -43,3 +49,24 @@ def test_rules_when_command_scope_malformed_then_named() -> None:
 def test_rules_when_nan_money_then_named() -> None:
     [problem] = _problems("hfos.BalanceUpdated", wallet_balance=float("nan"))
     assert problem == "wallet_balance: must be a finite number, got nan"
+
+
+def _mutated(record: Any, draw: Any) -> Any:
+    """``record`` with some doubles and strings replaced by values rules refuse."""
+    if isinstance(record, dict):
+        return {k: _mutated(v, draw) for k, v in record.items()}
+    if isinstance(record, list):
+        return [_mutated(v, draw) for v in record]
+    if isinstance(record, float) and draw(st.booleans()):
+        return draw(st.sampled_from([float("nan"), float("inf"), -1.0, 0.0, 2.0]))
+    if isinstance(record, str) and draw(st.booleans()):
+        return draw(st.sampled_from(["", "a b", "\x1b", "x" * 70, "global", "account::"]))
+    return record
+
+
+@pytest.mark.parametrize("name", sorted({s.value_schema for s in TOPICS if s.value_schema}))
+@settings(max_examples=25, deadline=None)
+@given(data=st.data())
+def test_rules_when_compiled_then_same_problems_as_the_schema_walk(name: str, data: Any) -> None:
+    record = _mutated(example_record(name, seed=data.draw(st.integers(0, 10_000))), data.draw)
+    assert rule_problems(name, record) == rule_problems(name, record, default_schemas())

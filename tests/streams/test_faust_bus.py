@@ -117,7 +117,7 @@ def test_faust_agent_when_poison_pills_arrive_then_dlq_gets_them_and_valid_event
     assert {dlq.read(r.headers).error_type for r in letters} == {
         "FramingError",
         "UnknownSchemaIdError",
-        "SerdeError",
+        "ValueRuleError",
     }
     assert committed == len(valid) + len(pills)
 

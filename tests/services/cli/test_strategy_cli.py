@@ -16,7 +16,8 @@ from schemas.serde import AvroSerde
 from services.bus.topics import provision
 from services.cli.main import cli
 from services.testing import Servers
-from services.testing.kafka import read_topic
+from services.testing.cli import run_cli
+from services.testing.kafka import end_offset, read_topic
 
 pytestmark = pytest.mark.stack
 
@@ -89,3 +90,38 @@ def test_strategy_switch_when_argument_bad_then_refused_naming_it(
     result = _run(stack, prefix, "strategy", "switch", *args)
     assert result.exit_code != 0
     assert named in (result.output + str(result.exception))
+
+
+def _end(stack: Servers, prefix: str) -> int:
+    topic = TopicNames(prefix).name(STRATEGY_SWITCHED)
+    return end_offset({"bootstrap.servers": stack.kafka}, topic)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "named"),
+    [
+        ("--scope", "account:\x1b[31mRED", "control character U+001B"),
+        ("--scope", "account:\u200b", "invisible format character U+200B"),
+        ("--scope", "account:\u202eevil", "U+202E"),
+        ("--scope", "account::", "':'"),
+        ("--scope", "account:" + "a" * 100_000, "100000 characters"),
+        ("--by", "ops\x1b]0;pwned\x07", "U+001B"),
+        ("--reason", "vol\x7f", "U+007F"),
+    ],
+)
+def test_strategy_switch_when_name_or_text_unprintable_then_refused_before_sending(
+    stack: Servers, prefix: str, option: str, value: str, named: str
+) -> None:
+    args = {"--scope": "global", "--by": "ops", "--reason": "vol", option: value}
+    before = _end(stack, prefix)
+
+    result = run_cli(
+        ["strategy", "switch", "defensive", *[part for pair in args.items() for part in pair]],
+        {**stack.environ(), "HFOS_TOPIC_PREFIX": prefix},
+    )
+
+    assert result.exit_code == 2
+    assert f"Invalid value for '{option}'" in result.stderr
+    assert named in result.stderr
+    assert "\x1b" not in result.output
+    assert _end(stack, prefix) == before

@@ -1,5 +1,6 @@
 """``hfos up`` on the real servers: every part starts and stops, the loop closes (signals
-become orders the paper exchange fills), and a part that dies stops the session."""
+become orders the paper exchange fills), and a part that dies is started again by the
+supervisor, which records it in the recovery history."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from schemas.catalogue import ACCOUNT_UPDATED, ORDER_REQUESTED, POSITION_UPDATED
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
 from services.localstack.process import is_running
+from services.supervisor.history import read_history
 from services.testing import Servers
 from services.testing.kafka import read_topic
 
@@ -27,6 +29,7 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
 PARTS = ("worker", "executor", "exchange", "monitor", "simulator")
 STARTED = re.compile(r"^(\w+)\s+pid (\d+)\s+log (\S+)$")
+RESTARTED = re.compile(r"^exchange\s+pid (\d+)\s+restarted, log ")
 
 
 class Up:
@@ -137,22 +140,36 @@ def test_up_when_run_for_a_duration_then_every_part_starts_and_stops_and_the_loo
     assert read_topic(committed, names.name(POSITION_UPDATED), 1, timeout=30)
 
 
-def test_up_when_a_part_is_killed_then_the_others_are_stopped_and_it_exits_non_zero(
-    env: dict[str, str], runs: list[Up], tmp_path: Path
+@pytest.mark.timeout(240)
+def test_up_when_a_part_is_killed_then_the_supervisor_starts_it_again_and_records_it(
+    env: dict[str, str], runs: list[Up], stack: Servers, serde: AvroSerde, tmp_path: Path
 ) -> None:
-    up = Up(env, "--duration", "90", "--log-dir", str(tmp_path / "logs"))
+    up = Up(env, "--duration", "40", "--log-dir", str(tmp_path / "logs"))
     runs.append(up)
     up.wait_for("parts ready", timeout=60)
+    up.wait_for("supervisor: recovery: all healthy", timeout=60)
     started = up.started()
     exchange, _log = started["exchange"]
 
     os.kill(exchange, signal.SIGKILL)
-    code = up.finish(timeout=60)
+    up.wait_for("restarted, log", timeout=30)
+    code = up.finish(timeout=90)
 
-    assert code == 1, up.output
-    assert f"exchange (pid {exchange}) exited unexpectedly with SIGKILL" in up.output
-    assert "stopping (exchange failed): simulator, monitor, exchange, executor, worker" in up.output
-    for name in ("simulator", "monitor", "executor", "worker"):
-        pid, _ = started[name]
-        assert stopped_by_sigterm(up.output, name, pid), up.output
-    assert_all_gone([pid for pid, _ in started.values()])
+    assert code == 0, up.output
+    [again] = [int(m[1]) for m in map(RESTARTED.match, up.lines) if m]
+    assert again != exchange
+    assert stopped_by_sigterm(up.output, "exchange", again), up.output
+    names = TopicNames(env["HFOS_TOPIC_PREFIX"])
+    lines = list(
+        read_history(
+            {"bootstrap.servers": stack.kafka}, serde, names, subsystem="service:hfos-exchange"
+        )
+    )
+    assert [(line["outcome"], line["attempt"]) for line in lines][:4] == [
+        ("FAILURE_DETECTED", 0),
+        ("ATTEMPT_SCHEDULED", 1),
+        ("ATTEMPT_STARTED", 1),
+        ("ATTEMPT_SUCCEEDED", 1),
+    ]
+    assert f"exchange (pid {exchange}) exited with SIGKILL" in str(lines[0]["error"])
+    assert_all_gone([pid for pid, _ in started.values()] + [again])

@@ -63,7 +63,7 @@ def test_executor_when_signals_break_each_rule_then_each_reason_is_recorded(desk
         }
         first = desk.signal("cool", "BTC")
         assert desk.decisions(len(expected) + 1)[first]["outcome"] == "ACCEPTED"
-        expected[desk.signal("cool", "BTC")] = "COOLDOWN"  # moderate: 300 s per symbol
+        expected[desk.signal("cool", "BTC")] = "SYMBOL_COOLDOWN"  # moderate: 300 s per symbol
         decided = desk.decisions(len(expected) + 1)
 
     assert {sid: decided[sid]["outcome"] for sid in expected} == expected

@@ -26,13 +26,13 @@ def test_tally_when_decisions_folded_then_line_counts_them_by_reason() -> None:
     tally.apply(TRADE_SIGNAL.name, {})
     tally.apply(TRADE_SIGNAL.name, {})
     tally.apply(ORDER_REQUESTED.name, {})
-    tally.apply(ORDER_REJECTED.name, {"reason": "COOLDOWN"})
-    tally.apply(ORDER_REJECTED.name, {"reason": "COOLDOWN"})
+    tally.apply(ORDER_REJECTED.name, {"reason": "SYMBOL_COOLDOWN"})
+    tally.apply(ORDER_REJECTED.name, {"reason": "SYMBOL_COOLDOWN"})
     tally.apply(ORDER_FAILED.name, {"reason": "UNKNOWN_ACCOUNT"})
 
     line = tally.line()
 
-    assert "signals 3 | orders 1 | rejected 2 (COOLDOWN 2) | fills 0 | failed 1" in line
+    assert "signals 3 | orders 1 | rejected 2 (SYMBOL_COOLDOWN 2) | fills 0 | failed 1" in line
 
 
 def _account(reason: str, wallet: float, equity: float | None) -> dict[str, object]:

@@ -219,12 +219,12 @@ def test_decide_when_symbol_already_in_flight_then_not_a_new_position() -> None:
     assert isinstance(decide(signal(BUY), ctx), Accept)
 
 
-def test_decide_when_within_cooldown_then_refused() -> None:
+def test_decide_when_within_symbol_cooldown_then_refused_with_symbol_cooldown() -> None:
     ctx = replace(context(now=START + 299_999), last_order_at={("acc-1", "BTCUSDT"): START})
-    assert reason(decide(signal(BUY), ctx)) is DenyReason.COOLDOWN
+    assert reason(decide(signal(BUY), ctx)) is DenyReason.SYMBOL_COOLDOWN
 
 
-def test_decide_when_cooldown_elapsed_then_accepted() -> None:
+def test_decide_when_symbol_cooldown_elapsed_then_accepted() -> None:
     ctx = replace(context(now=START + 300_000), last_order_at={("acc-1", "BTCUSDT"): START})
     assert isinstance(decide(signal(BUY), ctx), Accept)
 
