@@ -179,6 +179,9 @@ class Executor:
         # The models its signals name (SPEC §6): every promoted model is fetched, verified
         # and loaded off this loop; a signal's version counts as known only once loaded.
         # Acks and heartbeats go outside the decision transactions, on a plain producer.
+        from services.models.runtime import preload  # noqa: PLC0415 - not at `hfos --help`
+
+        preload()
         self._model_producer = EventProducer(client_config, serde, service=SERVICE)
         self.models: ModelConsumer[None] = ModelConsumer(
             self._model_producer, names, SERVICE, config.instance, _verify, lambda _m: True

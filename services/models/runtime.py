@@ -24,6 +24,14 @@ probabilities; column 1 is the positive class ("close this position")."""
 Matrix = npt.NDArray[np.float32]
 
 
+def preload() -> None:
+    """Import onnxruntime now. Its first import takes about a second of interpreter time;
+    done by the loader thread on the first promotion, it held the lock the service's loop
+    needs and stalled its first decisions (the executor's barrier timed out). A model
+    consumer calls this while it starts, before it decides anything."""
+    import onnxruntime  # noqa: F401, PLC0415 - imported for its side effect, once
+
+
 def session_of(artifact: Artifact) -> Any:
     """An onnxruntime session of ``artifact``, or :class:`InvalidArtifactError`."""
     import onnxruntime as ort  # noqa: PLC0415 - heavy; loaded by model consumers only

@@ -64,7 +64,7 @@ from services.health.reporter import Snapshot
 from services.models.artifact import Artifact
 from services.models.consumer import ModelConsumer, Served, serves_only
 from services.models.registration import Registration
-from services.models.runtime import ExitModel, exit_model
+from services.models.runtime import ExitModel, exit_model, preload
 from services.monitor.book import MonitorBook
 from services.policy.view import PolicyView
 from streams import metrics
@@ -128,6 +128,7 @@ class PositionMonitor:
         }
         self._signal = contract(TRADE_SIGNAL, names)
         self._ess = contract(ESS_COMMAND, names)
+        preload()
         self._producer = EventProducer(client_config, serde, service=SERVICE)
         self.models: ModelConsumer[ExitModel] = ModelConsumer(
             self._producer, names, SERVICE, config.instance, _load_exit, serves_only([config.model])
