@@ -178,7 +178,7 @@ def test_codec_when_enum_has_more_symbols_than_one_varint_byte_holds_then_fastav
         assert codec.decode(expected, 0) == (record, len(expected))
 
 
-def test_read_long_when_tenth_byte_carries_bits_past_64_then_refused() -> None:
+def test_read_long_with_bits_past_64_then_refused() -> None:
     """A damaged varint decoded as 9223372036854775861 where fastavro (which wraps to 64
     bits) reads 53: the fast path must not disagree with the judge, so it refuses."""
     damaged = bytes([0xEA, *[0x80] * 8, 0x02])
