@@ -27,6 +27,7 @@ from schemas.catalogue import (
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, SerdeError
+from services.bus.inspect import offsets_for_times
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.models.exceptions import ModelError
 from streams.models.coordinator import (
@@ -176,7 +177,7 @@ def read_view(
 
 def _assign(consumer: Consumer, names: TopicNames, now: int) -> set[tuple[str, int]]:
     beats = TopicPartition(names.name(SYSTEM_HEARTBEAT), 0, now - HEARTBEAT_LOOKBACK_MS)
-    found = consumer.offsets_for_times([beats], 10)[0]
+    found = offsets_for_times(consumer, [beats], 10)[0]
     offset = found.offset if found.offset >= 0 else OFFSET_END
     tps = [
         TopicPartition(names.name(spec), 0, OFFSET_BEGINNING)
