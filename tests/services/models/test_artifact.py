@@ -3,6 +3,7 @@ and never unpickled (SPEC §6)."""
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -89,6 +90,15 @@ def test_fetch_verified_when_bytes_changed_after_promotion_then_digest_mismatch(
         fetch_verified(changed.as_uri(), built.sha256, "ONNX")
     assert raised.value.expected == built.sha256
     assert raised.value.kind is ModelLoadError.DIGEST_MISMATCH
+
+
+def test_pickle_bomb_when_unpickled_then_its_file_appears(tmp_path: Path) -> None:
+    """The control for the tests below: the bomb is live, so a file absent after a refusal
+    proves nothing unpickled it (our own bytes, unpickled here on purpose)."""
+    target = tmp_path / "pwned"
+    path, _digest = pickle_bomb(tmp_path, target)
+    pickle.loads(path.read_bytes())  # noqa: S301 - the payload under test is ours
+    assert target.exists()
 
 
 def test_fetch_verified_when_pickle_then_unsupported_and_its_payload_never_runs(

@@ -55,6 +55,10 @@ def _global_state(desk: PromotionDesk, predicate: Any, seconds: float = 60) -> d
     raise AssertionError(f"global never matched; worker log:\n{desk.log.read_text()[-2000:]}")
 
 
+def _flash_commands(desk: PromotionDesk, settle: float = 0.0) -> list[dict[str, Any]]:
+    return [c for c in desk.records(ESS_COMMAND, settle=settle) if c["trigger"] == "FLASH_CRASH"]
+
+
 def test_monitor_when_price_gaps_20_percent_then_global_tripped_once_even_when_replayed(
     desk: PromotionDesk,
 ) -> None:
@@ -68,15 +72,15 @@ def test_monitor_when_price_gaps_20_percent_then_global_tripped_once_even_when_r
             tripped = _global_state(desk, lambda s: s["state"] == "TRIPPED")
             desk.send(MARKET_PRICE, "BTC", crash)  # the same tick, redelivered
             time.sleep(1.0)
+            asked_once = _flash_commands(desk)
         assert first.live
         with running_monitor(desk):  # a restarted monitor reads the last minutes again
             time.sleep(3.0)
-        commands = [
-            c for c in desk.records(ESS_COMMAND, settle=2.0) if c["trigger"] == "FLASH_CRASH"
-        ]
+        commands = _flash_commands(desk, settle=2.0)
         transitions = desk.records(ESS_TRANSITION, settle=1.0)
 
     assert tripped["trigger"] == "FLASH_CRASH"
+    assert len(asked_once) == 1  # the redelivered tick asked nothing more
     flash = [t for t in transitions if t["trigger"] == "FLASH_CRASH"]
     assert len(flash) == 1
     assert (flash[0]["scope"], flash[0]["state"]) == ("global", "TRIPPED")
