@@ -281,6 +281,7 @@ def test_promotion_when_consumer_killed_before_ack_and_worker_restarted_then_one
                 time.sleep(1.0)
                 monitor.send_signal(signal.SIGKILL)
                 monitor.wait(10)
+                status = desk.cli("model", "status", EXIT, "--json")
             finally:
                 stop_worker(monitor, signal.SIGKILL)
             stop_worker(first, signal.SIGKILL)
@@ -290,6 +291,9 @@ def test_promotion_when_consumer_killed_before_ack_and_worker_restarted_then_one
             rolled_back_after = time.monotonic() - promoted_at
             promotions = desk.promotions(settle=5.0)
 
+    pending = json.loads(status.output)
+    assert (pending["live"], pending["verdict"], pending["pending"]) == ("2", "PENDING", True)
+    assert [(c["state"], c["registered"]) for c in pending["consumers"]] == [("missing", True)]
     rollbacks = [p for p in promotions if p["rollback_of"]]
     assert len(rollbacks) == 1
     [rollback] = rollbacks
