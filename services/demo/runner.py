@@ -36,7 +36,8 @@ from services.demo.reader import LiveReader, read_back
 from services.demo.script import Scenario, ScenarioAborted
 from services.localstack.stack import LocalStack
 from services.settings import Settings
-from services.up.promote import promote
+from services.up.plan import EXIT_MODEL
+from services.up.promote import ensure_promoted
 
 FLUSH_SECONDS = 30.0
 
@@ -53,6 +54,10 @@ class Environment:
     keep_topics: bool = False
     commands: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Test seam: part name -> the command that starts it instead of ``hfos``."""
+
+    @property
+    def models_dir(self) -> Path:
+        return self.report_dir / "models"
 
     @property
     def kafka(self) -> dict[str, str]:
@@ -149,7 +154,10 @@ def _drive(
     desk_spec = scenario.desk
     environ = {**os.environ, "HFOS_TOPIC_PREFIX": names.prefix, "PYTHONUNBUFFERED": "1"}
     producer = EventProducer(env.kafka, env.serde, service="hfos-simulator")
-    promote(producer, names, MODEL, MODEL_VERSION, None)
+    for model, version in ((MODEL, MODEL_VERSION), (EXIT_MODEL, "1")):
+        # Real ONNX artifacts, as hfos up serves (the executor refuses a signal whose model
+        # it has not loaded); built once per run, reproducibly, beside the report.
+        ensure_promoted(env.kafka, env.serde, names, producer, model, version, env.models_dir)
     desk = RunningDesk(
         desk_parts(desk_spec.accounts, desk_spec.symbols),
         environ,
