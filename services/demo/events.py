@@ -183,13 +183,19 @@ def equity_of(snapshot: Event) -> float:
     )
 
 
-def drawdowns(snapshots: Iterable[Event]) -> list[tuple[int, float]]:
+def drawdowns(snapshots: Iterable[Event], rebased: Iterable[int] = ()) -> list[tuple[int, float]]:
     """(event time, peak-to-equity drawdown) after each snapshot, as the breaker counts
-    it from the same records (SPEC §3: (peak - equity) / peak)."""
-    peak = None
+    it from the same records (SPEC §3: (peak - equity) / peak); at each time in
+    ``rebased`` (an operator's reset with ``--rebase-peak``) the peak restarts from the
+    equity then."""
+    resets = sorted(rebased)
+    peak: float | None = None
     out = []
     for snapshot in snapshots:
         equity = equity_of(snapshot)
+        if resets and snapshot.at >= resets[0]:
+            resets = [r for r in resets if r > snapshot.at]
+            peak = None
         peak = equity if peak is None else max(peak, equity)
         out.append((snapshot.at, 0.0 if peak <= 0 else (peak - equity) / peak))
     return out

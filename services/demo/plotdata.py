@@ -50,7 +50,19 @@ def risk_plot(  # noqa: PLR0913 - what the figure shows, each named
     equity = tuple(
         Series(a, tuple((s.at, equity_of(s)) for s in log.accounts(a))) for a in accounts
     )
-    drawdown = tuple(Series(a, tuple(drawdowns(log.accounts(a)))) for a in breaching)
+    resets = log.of(CIRCUIT_BREAKER_RESET.name)
+    drawdown = tuple(
+        Series(
+            a,
+            tuple(
+                drawdowns(
+                    log.accounts(a),
+                    [e.at for e in resets if e["account_id"] == a and e["rebase_peak"]],
+                )
+            ),
+        )
+        for a in breaching
+    )
     states = tuple(Series(scope, _ess_steps(log, scope)) for scope in scopes)
     markers = [
         *(Marker(e.at, f"warning {e['account_id']}") for e in log.of(RISK_WARNING.name)),
