@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 
 from schemas.enums import SignalAction
 from services.demo.events import EventLog
@@ -35,9 +36,11 @@ class LiveDriver:
         environ: Mapping[str, str],
         chaos: Chaos | None,
         on_step: Callable[[str], None],
+        workdir: Path,
     ) -> None:
         self._feed, self.log, self.facts = feed, log, facts
         self._environ, self.chaos, self._on_step = dict(environ), chaos, on_step
+        self.workdir = workdir
 
     def step(self, text: str) -> None:
         self._on_step(text)
@@ -56,15 +59,22 @@ class LiveDriver:
         low: float,
         high: float,
         actions: Sequence[str] = ("BUY", "SELL", "CLOSE"),
+        symbols: Sequence[str] = (),
     ) -> None:
         chosen = tuple(SignalAction(a) for a in actions)
-        self._feed.stream(Stream(tuple(accounts), low, high, chosen))
+        self._feed.stream(Stream(tuple(accounts), low, high, chosen, tuple(symbols)))
 
     def stop_stream(self) -> None:
         self._feed.stream(None)
 
     def sent(self) -> list[str]:
         return self._feed.sent()
+
+    def model_version(self, version: str) -> None:
+        self._feed.model_version(version)
+
+    def topic(self, name: str) -> str:
+        return f"{self._environ['HFOS_TOPIC_PREFIX']}{name}"
 
     def gap(self, symbol: str, change: float) -> None:
         self._feed.gap(symbol, change)
@@ -77,11 +87,12 @@ class LiveDriver:
         if not self.log.wait(predicate, timeout):
             raise ScenarioAborted(f"timed out after {timeout:g} s waiting for {what}")
 
-    def hfos(self, *args: str, expect: int = 0) -> OperatorRun:
+    def hfos(self, *args: str, expect: int = 0, stdin: str | None = None) -> OperatorRun:
         started, clock = now_ms(), time.monotonic()
         done = subprocess.run(
             [sys.executable, "-m", "services.cli.main", *args],
             env={**os.environ, **self._environ},
+            input=stdin,
             capture_output=True,
             text=True,
             timeout=OPERATOR_TIMEOUT_SECONDS,

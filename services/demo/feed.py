@@ -33,6 +33,8 @@ class Stream:
     low: float
     high: float
     actions: tuple[SignalAction, ...]
+    symbols: tuple[str, ...] = ()
+    """The symbols the stream draws from; empty: every symbol of the desk."""
 
 
 class ScriptedSignals:
@@ -43,6 +45,8 @@ class ScriptedSignals:
         self._rng = random.Random(f"demo-signals-{seed}")  # noqa: S311 - reproducible, not a secret
         self._queued: list[SignalDraft] = []
         self._stream: Stream | None = None
+        self.model_version = MODEL_VERSION
+        """The version of ``sim-model`` the signals name from now on."""
         self.sent: list[str] = []
         """Every signal id handed to the simulator, in order."""
 
@@ -67,7 +71,7 @@ class ScriptedSignals:
         stream = self._stream
         assert stream is not None  # noqa: S101 - called only while a stream is on
         confidence = round(self._rng.uniform(stream.low, stream.high), 3)
-        symbol = self._rng.choice(self._symbols)
+        symbol = self._rng.choice(stream.symbols or self._symbols)
         action = self._rng.choice(stream.actions)
         return self._draft(tick, -1, account, symbol, action, confidence)
 
@@ -81,7 +85,9 @@ class ScriptedSignals:
         confidence: float,
     ) -> SignalDraft:
         signal_id = derived_id("demo.signal", self._run_id, str(tick), str(place), account, symbol)
-        return SignalDraft(signal_id, account, symbol, action, confidence, MODEL, MODEL_VERSION)
+        return SignalDraft(
+            signal_id, account, symbol, action, confidence, MODEL, self.model_version
+        )
 
 
 class Feed:
@@ -134,6 +140,10 @@ class Feed:
     def sent(self) -> list[str]:
         with self._lock:
             return list(self.signals.sent)
+
+    def model_version(self, version: str) -> None:
+        with self._lock:
+            self.signals.model_version = version
 
     def gap(self, symbol: str, change: float) -> None:
         with self._lock:

@@ -19,7 +19,7 @@ from schemas.catalogue import (
     RISK_WARNING,
     SYSTEM_RECOVERY,
 )
-from services.demo.events import EventLog, drawdowns, equity_of
+from services.demo.events import Decision, EventLog, drawdowns, equity_of
 from services.demo.model import Marker, PlotData, PolicyReadSample, Series
 
 ESS_LEVELS = ("ARMED", "COOLING_DOWN", "REDUCING", "TRIPPED")
@@ -126,3 +126,48 @@ def recovery_plot(log: EventLog, reads: Sequence[PolicyReadSample]) -> PlotData:
         },
         levels={"recovery": RECOVERY_LEVELS, "policy reads": READ_LEVELS},
     )
+
+
+MODEL_OUTCOMES = ("other refusal", "UNKNOWN_MODEL_VERSION", "ACCEPTED")
+
+
+def model_plot(
+    decisions: Sequence[Decision],
+    model: str,
+    versions: Sequence[str],
+    markers: Sequence[Marker] = (),
+) -> PlotData:
+    """Each decision's model version and outcome over time, per account; the promotions
+    and rollbacks marked."""
+    accounts = sorted({d.account for d in decisions})
+    by_version = tuple(
+        Series(
+            account,
+            tuple(
+                (d.at, float(versions.index(str(d.event.get("model_version")))))
+                for d in decisions
+                if d.account == account and str(d.event.get("model_version")) in versions
+            ),
+        )
+        for account in accounts
+    )
+    outcomes = tuple(
+        Series(
+            account,
+            tuple((d.at, float(_outcome_level(d))) for d in decisions if d.account == account),
+        )
+        for account in accounts
+    )
+    return PlotData(
+        kind="model",
+        title=f"Scenario 7: the {model} version each decision used",
+        series={"model version": by_version, "decision": outcomes},
+        levels={"model version": tuple(f"v{v}" for v in versions), "decision": MODEL_OUTCOMES},
+        markers=tuple(markers),
+    )
+
+
+def _outcome_level(d: Decision) -> int:
+    if d.outcome in MODEL_OUTCOMES:
+        return MODEL_OUTCOMES.index(d.outcome)
+    return 0

@@ -17,7 +17,7 @@ from matplotlib.axes import Axes
 from services.demo.model import PlotData, Series
 
 _STEP_PANELS = ("ess state",)
-_SCATTER_PANELS = ("recovery", "policy reads")
+_SCATTER_PANELS = ("recovery", "policy reads", "model version", "decision")
 _STEP_SHIFT = 0.08
 _PANEL_HEIGHT = 2.4
 _WIDTH = 11.0
@@ -61,12 +61,13 @@ def _panel(ax: Axes, data: PlotData, name: str, zero: int) -> None:
     levels = data.levels.get(name)
     for index, series in enumerate(data.series[name]):
         xs, ys = _xy(series, zero)
+        # Lines on the same level (two scopes ARMED, two accounts under v2) would hide each
+        # other: each drawn a little apart.
+        shifted = [y + _STEP_SHIFT * index for y in ys]
         if name in _STEP_PANELS:
-            # Scopes in the same state would hide each other: each drawn a little apart.
-            shifted = [y + _STEP_SHIFT * index for y in ys]
             ax.step(xs, shifted, where="post", label=series.label, linewidth=2)
         elif name in _SCATTER_PANELS:
-            ax.plot(xs, ys, marker="o", linestyle="none", markersize=4, label=series.label)
+            ax.plot(xs, shifted, marker="o", linestyle="none", markersize=4, label=series.label)
         else:
             ax.plot(xs, ys, label=series.label, linewidth=1.4)
     for label, value in data.limits.get(name, ()):

@@ -195,7 +195,7 @@ def _drive(
         facts.started = now_ms()
         feed.start()
         driver = LiveDriver(
-            feed, reader.log, facts, {"HFOS_TOPIC_PREFIX": names.prefix}, chaos, on_step
+            feed, reader.log, facts, {"HFOS_TOPIC_PREFIX": names.prefix}, chaos, on_step, log_dir
         )
         scenario.drive(driver)
     except ScenarioAborted as stopped:

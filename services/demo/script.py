@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 from services.demo.events import EventLog
@@ -52,6 +53,8 @@ class Driver(Protocol):
     log: EventLog
     facts: Facts
     chaos: Chaos | None
+    workdir: Path
+    """The scenario's own directory (its services' logs; artifacts it builds)."""
 
     def step(self, text: str) -> None:
         """Name what the script does now (the live progress line shows it)."""
@@ -67,15 +70,23 @@ class Driver(Protocol):
         low: float,
         high: float,
         actions: Sequence[str] = ("BUY", "SELL", "CLOSE"),
+        symbols: Sequence[str] = (),
     ) -> None:
         """From the next tick on, one seeded signal per account every tick (a random
-        symbol and action of ``actions``, confidence in [low, high]) until
-        :meth:`stop_stream`."""
+        symbol of ``symbols``, default all, and action of ``actions``, confidence in
+        [low, high]) until :meth:`stop_stream`."""
 
     def stop_stream(self) -> None: ...
 
     def sent(self) -> list[str]:
         """Every signal id the simulator has sent so far."""
+
+    def model_version(self, version: str) -> None:
+        """From the next tick on, the signals name this version of the simulator's model
+        (the signal source moved over to a promoted model)."""
+
+    def topic(self, name: str) -> str:
+        """The scenario's full name of catalogue topic ``name`` (its prefix applied)."""
 
     def gap(self, symbol: str, change: float) -> None:
         """Move ``symbol``'s price by ``change`` (a fraction) at the next tick."""
@@ -87,9 +98,9 @@ class Driver(Protocol):
         """Wait until the events read back satisfy ``predicate``; ScenarioAborted naming
         ``what`` after ``timeout`` seconds."""
 
-    def hfos(self, *args: str, expect: int = 0) -> OperatorRun:
-        """Run ``hfos ARGS`` on the scenario's topics, as an operator would;
-        ScenarioAborted unless it exits ``expect``."""
+    def hfos(self, *args: str, expect: int = 0, stdin: str | None = None) -> OperatorRun:
+        """Run ``hfos ARGS`` (``stdin`` its input) on the scenario's topics, as an operator
+        would; ScenarioAborted unless it exits ``expect``."""
 
     def sleep(self, seconds: float) -> None: ...
 
