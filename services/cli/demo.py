@@ -48,6 +48,12 @@ def default_report_dir() -> Path:
     help="Keep each scenario's topics (default: deleted once read back; the report keeps "
     "the timeline).",
 )
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Also write each scenario's events and facts (record.json.gz beside its logs), "
+    "to run its judge again without the servers.",
+)
 @pass_context
 def demo(
     ctx: Context,
@@ -55,6 +61,7 @@ def demo(
     report_dir: Path | None,
     as_json: bool,
     keep_topics: bool,
+    record: bool,
 ) -> None:
     """Run the seven scenarios of SPEC §9 end to end and judge each from its topics.
 
@@ -73,7 +80,9 @@ def demo(
     _stop_on_signals()
     out = sys.stderr if as_json else sys.stdout
     started = time.monotonic()
-    results = run_all(ctx, chosen, report_dir, local=local, keep_topics=keep_topics, out=out)
+    results = run_all(
+        ctx, chosen, report_dir, local=local, keep_topics=keep_topics, out=out, record=record
+    )
     seconds = time.monotonic() - started
     page = write_report(results, report_dir, seconds)
     failed = [r for r in results if r.judgement.status.value == "FAIL"]

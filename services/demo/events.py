@@ -120,6 +120,11 @@ class EventLog:
             found = [event for topic in topics for event in self._by_topic.get(topic, ())]
         return sorted(found, key=lambda event: event.at)
 
+    def every(self) -> list[Event]:
+        """Every event, topic by topic in the order read."""
+        with self._lock:
+            return [event for events in self._by_topic.values() for event in events]
+
     def count(self, topic: str) -> int:
         with self._lock:
             return len(self._by_topic.get(topic, ()))

@@ -13,7 +13,7 @@ from services.demo.scenarios import SCENARIOS
 from services.localstack.stack import LocalStack
 
 
-def run_all(
+def run_all(  # noqa: PLR0913 - the options of hfos demo, each named
     ctx: Context,
     numbers: Sequence[int],
     report_dir: Path,
@@ -21,6 +21,7 @@ def run_all(
     local: bool,
     keep_topics: bool,
     out: TextIO,
+    record: bool = False,
     commands: Mapping[str, Sequence[str]] | None = None,
 ) -> list[Result]:
     if local:
@@ -31,6 +32,7 @@ def run_all(
         local,
         report_dir,
         keep_topics=keep_topics,
+        record=record,
         commands=dict(commands or {}),
     )
     results = []

@@ -33,6 +33,7 @@ from services.demo.exceptions import DemoError
 from services.demo.feed import MODEL, MODEL_VERSION, Feed
 from services.demo.model import Facts, Judgement, Moment
 from services.demo.reader import LiveReader, read_back
+from services.demo.record import RECORD, write_record
 from services.demo.script import Scenario, ScenarioAborted
 from services.localstack.stack import LocalStack
 from services.settings import Settings
@@ -52,6 +53,8 @@ class Environment:
     report_dir: Path
     run_id: str = field(default_factory=lambda: time.strftime("%Y%m%dT%H%M%S", time.gmtime()))
     keep_topics: bool = False
+    record: bool = False
+    """Write each scenario's events and facts beside its logs (services.demo.record)."""
     commands: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Test seam: part name -> the command that starts it instead of ``hfos``."""
 
@@ -118,6 +121,8 @@ def run_scenario(
     aborted, ready = _drive(env, scenario, names, log_dir, facts, on_step, live)
     on_step("reading every topic back")
     log = read_back(env.kafka, env.serde, names)
+    if env.record:
+        write_record(log_dir / RECORD, log, facts)
     judgement = scenario.judge(log, facts)
     if aborted is not None:
         judgement.failures.insert(0, f"the script stopped: {aborted}")

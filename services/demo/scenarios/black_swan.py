@@ -4,10 +4,11 @@ orders still pass; it stays TRIPPED until an operator reset, then COOLING_DOWN, 
 
 The desk holds 10 % positions (``aggressive``, ``max_risk_per_trade=0.1``) under a 1.5 %
 drawdown limit and a 5 s ESS cooldown (``ess_cooldown_seconds=5``, so the demo does not
-wait out the default 15 minutes). ``acc-1`` is long BTC, ``acc-2`` long ETH; BTC gaps
--20 %: ``acc-1`` loses 2 % of equity (its breaker fires, ``account:acc-1`` TRIPPED) and
-the position monitor's flash-crash detector asks the ESS to trip ``global``. Both
-accounts' new orders are then refused, their closes pass; 10 s later (twice the
+wait out the default 15 minutes). ``acc-1`` is long BTC and ADA, ``acc-2`` long ETH; BTC
+gaps -20 %: ``acc-1`` loses 2 % of equity (its breaker fires, ``account:acc-1`` TRIPPED)
+and the position monitor's flash-crash detector asks the ESS to trip ``global`` (its exit
+model closes the gapped BTC as well, often in the same tick). Both accounts' new orders
+are then refused, their closes (ADA, ETH) pass; 10 s later (twice the
 cooldown) the scopes are still TRIPPED; the operator resets them; each goes COOLING_DOWN,
 then ARMED, and new orders pass again.
 
@@ -29,6 +30,7 @@ from services.demo.scenarios.common import (
     DECISION_SECONDS,
     OPERATOR,
     Condition,
+    closes_pass,
     expect_outcomes,
     labelled,
     send_and_settle,
@@ -38,7 +40,7 @@ from services.demo.timeline import moment, moments, ordered
 from services.up.plan import EXIT_MODEL
 
 ACCOUNTS = ("acc-1", "acc-2")
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT")
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "ADAUSDT")
 MAX_DRAWDOWN = 0.015
 COOLDOWN_SECONDS = 5
 HOLD_SECONDS = 2 * COOLDOWN_SECONDS
@@ -86,6 +88,7 @@ def drive(d: Driver) -> None:
     send_and_settle(
         d,
         ("acc-1", "BTCUSDT", "BUY", 0.9, "acc-1 BUY BTC"),
+        ("acc-1", "ADAUSDT", "BUY", 0.9, "acc-1 BUY ADA"),
         ("acc-2", "ETHUSDT", "BUY", 0.9, "acc-2 BUY ETH"),
     )
     d.step(f"black swan: BTCUSDT gaps {GAP:.0%}")
@@ -103,6 +106,7 @@ def drive(d: Driver) -> None:
         ("acc-1", "SOLUSDT", "BUY", 0.9, "acc-1 BUY SOL (TRIPPED)"),
         ("acc-2", "SOLUSDT", "BUY", 0.9, "acc-2 BUY SOL (TRIPPED)"),
         ("acc-1", "BTCUSDT", "CLOSE", 0.9, "acc-1 CLOSE BTC (TRIPPED)"),
+        ("acc-1", "ADAUSDT", "CLOSE", 0.9, "acc-1 CLOSE ADA (TRIPPED)"),
         ("acc-2", "ETHUSDT", "CLOSE", 0.9, "acc-2 CLOSE ETH (TRIPPED)"),
     )
     d.step(f"no timer un-trips: {HOLD_SECONDS} s, twice the cooldown")
@@ -164,7 +168,10 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
     expect_outcomes(j, facts, by_signal, expected)
     for scope in scopes:
         _trip_cycle(j, log, scope)
-    exits = _closes_pass(j, log, decisions, scopes)
+    window = _tripped_window(log, scopes)
+    exits = [] if window is None else closes_pass(j, decisions, window, ACCOUNTS)
+    if window is None:
+        j.failures.append("no scope went TRIPPED, so no close was decided under it (ESS)")
     checks.filled_once(j, log, decisions)
     _latencies(j, log, triggers)
     j.timeline = ordered(
@@ -229,39 +236,6 @@ def _tripped_window(log: EventLog, scopes: list[str]) -> tuple[int, int] | None:
                 later = transitions[index + 1 : index + 2]
                 ends.append(later[0].at if later else 2**63 - 1)
     return (min(starts), max(ends)) if starts else None
-
-
-def _closes_pass(
-    j: Judgement, log: EventLog, decisions: list[Decision], scopes: list[str]
-) -> list[Decision]:
-    """Under TRIPPED every close passes. The position monitor's exit model closes what
-    the gap hit, often in the same tick as the trip (even just before it), and the
-    script's close then finds nothing to close: a close refused NO_POSITION_TO_CLOSE
-    after an accepted close of the same position passes too. Any other refusal fails, and
-    so does an account whose gapped position no close took off. Returns the closes."""
-    window = _tripped_window(log, scopes)
-    if window is None:
-        j.failures.append("no scope went TRIPPED, so no close was decided under it (ESS)")
-        return []
-    closes = [d for d in decisions if d.action == "CLOSE" and d.at < window[1]]
-    closed: set[tuple[str, str]] = set()
-    blocked, under = [], 0
-    for d in closes:
-        if d.accepted:
-            closed.add((d.account, d.symbol))
-        elif d.at >= window[0] and (
-            d.outcome != "NO_POSITION_TO_CLOSE" or (d.account, d.symbol) not in closed
-        ):
-            blocked.append(d.describe())
-        under += d.at >= window[0]
-    j.check(
-        under > 0 and not blocked and {a for a, _ in closed} >= set(ACCOUNTS),
-        f"closes pass: {under} decided under TRIPPED, none refused but for a position "
-        f"already closed; closed {', '.join(f'{a} {s}' for a, s in sorted(closed))}",
-        f"closes blocked under TRIPPED (executor): {blocked[:3]}; {under} decided under it; "
-        f"closed {sorted(closed)} of accounts {list(ACCOUNTS)}",
-    )
-    return closes
 
 
 def _trip_cycle(j: Judgement, log: EventLog, scope: str) -> None:

@@ -102,3 +102,39 @@ def around(
     before = [d for d in decisions if d.at < change.at]
     first = checks.first_after(decisions, change.at, field, value)
     return [moment(d.event) for d in (*before[-1:], *([first] if first else []))]
+
+
+def closes_pass(
+    j: Judgement,
+    decisions: Sequence[Decision],
+    window: tuple[int, int],
+    accounts: Sequence[str],
+) -> list[Decision]:
+    """Every close decided in ``window`` (a scope TRIPPED) passed. The position monitor's
+    exit model closes what a gap hit, sometimes just before the trip, and a script's close
+    of it then finds nothing to close: refused NO_POSITION_TO_CLOSE after an accepted
+    close of the same position passes too. Any other refusal fails, and so does one of
+    ``accounts`` with no close accepted in the window. Returns the closes up to its end."""
+    closes = [d for d in decisions if d.action == "CLOSE" and d.at < window[1]]
+    closed: set[tuple[str, str]] = set()
+    blocked, under, passed = [], 0, set()
+    for d in closes:
+        inside = d.at >= window[0]
+        under += inside
+        if d.accepted:
+            closed.add((d.account, d.symbol))
+            if inside:
+                passed.add(d.account)
+        elif inside and (
+            d.outcome != "NO_POSITION_TO_CLOSE" or (d.account, d.symbol) not in closed
+        ):
+            blocked.append(d.describe())
+    missing = sorted(set(accounts) - passed)
+    j.check(
+        under > 0 and not blocked and not missing,
+        f"closes pass under TRIPPED: {under} decided, none refused but for a position already "
+        f"closed; accepted for {', '.join(sorted(passed))}",
+        f"closes blocked under TRIPPED (executor): {blocked[:3]}; {under} decided under it; "
+        f"no close accepted for {missing}",
+    )
+    return closes

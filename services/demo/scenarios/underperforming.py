@@ -6,9 +6,11 @@ The desk runs a small book: ``hfos policy set normal max_drawdown=0.03
 max_risk_per_trade=0.1`` (a 3 % drawdown limit, warning at 80 % of it: 2.4 %) and
 ``acc-loser`` on the ``aggressive`` strategy (orders of 10 % of equity, 1 000). Each
 losing trade opens a position, the simulator gaps its price down 9 % and the position is
-closed: -90 a trade, -0.9 % of equity. Three losing closes cross the warning (2.7 %); the
-fourth loss, with a fifth position open, crosses the limit (3.6 %); a further gap on the
-open position deepens the loss without a second trigger. ``acc-other`` trades throughout.
+closed -- by the position monitor's exit model, or by the script's CLOSE if it comes
+first: -90 a trade, -0.9 % of equity. Three losing closes cross the warning (2.7 %); the
+fourth loss, with two more positions open, crosses the limit (3.6 %); a further gap on an
+open position deepens the loss without a second trigger. After the trip the never-gapped
+DOT position is closed under TRIPPED. ``acc-other`` trades throughout.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from services.demo.plotdata import risk_plot
 from services.demo.scenarios.common import (
     DECISION_SECONDS,
     OPERATOR,
+    closes_pass,
     expect_outcomes,
     labelled,
     send_and_settle,
@@ -32,18 +35,21 @@ from services.demo.timeline import moment, moments, ordered
 
 LOSER, OTHER = "acc-loser", "acc-other"
 ACCOUNTS = (LOSER, OTHER)
-SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT")
+SYMBOLS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOTUSDT")
 MAX_DRAWDOWN = 0.03
 WARN_FRACTION = 0.8
 GAP = -0.09
 LOSING = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
 BOUND_MS = 100
+NO_FLASH_CRASH = 0.5
+"""The position monitor's flash-crash detector would take each 9 % gap for a crash (3 %
+in 10 s, SPEC §6) and trip global: here the gaps are the strategy's own losing trades, and
+the detector is scenario 6's, so this book's policy sets it at 50 %."""
 """SPEC §3: breaching event -> trigger consumable, p99 under 100 ms."""
 
 EXPECTED = {
     f"{LOSER} BUY ADA after the trip": "ESS_TRIPPED",
-    f"{LOSER} CLOSE BNB after the trip": ACCEPTED,
-    f"{LOSER} CLOSE XRP after the trip": ACCEPTED,
+    f"{LOSER} CLOSE DOT after the trip": ACCEPTED,
     f"{OTHER} BUY ADA after the trip": ACCEPTED,
 }
 
@@ -63,6 +69,7 @@ def drive(d: Driver) -> None:
         "normal",
         f"max_drawdown={MAX_DRAWDOWN}",
         "max_risk_per_trade=0.1",
+        f"flash_crash_drop={NO_FLASH_CRASH}",
         *OPERATOR,
         "--reason",
         "demo: a small book with a 3 % drawdown limit",
@@ -87,11 +94,12 @@ def drive(d: Driver) -> None:
             (LOSER, symbol, "CLOSE", 0.9, f"{LOSER} CLOSE {symbol} (trade {number})"),
             (OTHER, symbol, "BUY", 0.8, f"{OTHER} BUY {symbol}"),
         )
-    d.step("two more positions, then the loss that crosses the limit")
+    d.step("three more positions, then the loss that crosses the limit")
     send_and_settle(
         d,
         (LOSER, "BNBUSDT", "BUY", 0.9, f"{LOSER} BUY BNB"),
         (LOSER, "XRPUSDT", "BUY", 0.9, f"{LOSER} BUY XRP"),
+        (LOSER, "DOTUSDT", "BUY", 0.9, f"{LOSER} BUY DOT"),
     )
     d.gap("BNBUSDT", GAP)
     d.wait_for(f"the breaker trips {LOSER}", triggered(LOSER), DECISION_SECONDS)  # type: ignore[arg-type]
@@ -102,8 +110,7 @@ def drive(d: Driver) -> None:
     send_and_settle(
         d,
         (LOSER, "ADAUSDT", "BUY", 0.9, f"{LOSER} BUY ADA after the trip"),
-        (LOSER, "BNBUSDT", "CLOSE", 0.9, f"{LOSER} CLOSE BNB after the trip"),
-        (LOSER, "XRPUSDT", "CLOSE", 0.9, f"{LOSER} CLOSE XRP after the trip"),
+        (LOSER, "DOTUSDT", "CLOSE", 0.9, f"{LOSER} CLOSE DOT after the trip"),
         (OTHER, "ADAUSDT", "BUY", 0.8, f"{OTHER} BUY ADA after the trip"),
     )
     d.ticks(10)
@@ -204,13 +211,7 @@ def _after_trip(j: Judgement, decisions: list[Decision], tripped: Event) -> None
         f"{len(let_through)} new orders of {LOSER} after the trip were not refused ESS_TRIPPED "
         f"(executor under TRIPPED): {[d.describe() for d in let_through[:2]]}",
     )
-    exits = [d for d in after if d.account == LOSER and not d.opens]
-    j.check(
-        bool(exits) and all(d.accepted for d in exits),
-        f"{len(exits)} closes of {LOSER} passed under TRIPPED",
-        f"closes of {LOSER} blocked under TRIPPED: "
-        f"{[d.describe() for d in exits if not d.accepted]}",
-    )
+    closes_pass(j, decisions, (tripped.at, 2**63 - 1), (LOSER,))
     others = [d for d in after if d.account == OTHER and d.opens and d.accepted]
     j.check(
         bool(others),
