@@ -8,6 +8,7 @@ real simulator, the ``hfos`` CLI and the local stack.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,6 +107,18 @@ class Driver(Protocol):
 
     def mark(self, name: str) -> int:
         """Record the moment ``name`` (epoch ms) in the facts; returns it."""
+
+
+CALM_SIGMA = 0.005
+"""A random walk's standard deviation over the flash-crash detector's 10 s window. The
+position monitor trips global at a 3 % fall within 10 s (SPEC §6): at 0.5 % a walk stays
+a walk (3 % is six sigma), and only scenario 6's gap is a crash."""
+FLASH_CRASH_WINDOW_SECONDS = 10.0
+
+
+def calm_volatility(tick_seconds: float) -> float:
+    """The per-tick volatility whose 10 s move has :data:`CALM_SIGMA`."""
+    return CALM_SIGMA / math.sqrt(FLASH_CRASH_WINDOW_SECONDS / tick_seconds)
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,8 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
         _trip_cycle(j, log, scope)
     window = _tripped_window(log, scopes)
     exits = [] if window is None else closes_pass(j, decisions, window, ACCOUNTS)
+    if window is not None:
+        _opens_refused(j, decisions, window, ACCOUNTS if monitor else ("acc-1",))
     if window is None:
         j.failures.append("no scope went TRIPPED, so no close was decided under it (ESS)")
     checks.filled_once(j, log, decisions)
@@ -223,6 +225,22 @@ def _exit_line(d: Decision) -> Moment:
     model = d.signal.get("model_name") if d.signal is not None else None
     source = "the position monitor's exit model" if model == EXIT_MODEL else "a close"
     return Moment(line.at, line.topic, f"[{source}] {line.text}")
+
+
+def _opens_refused(
+    j: Judgement, decisions: list[Decision], window: tuple[int, int], accounts: tuple[str, ...]
+) -> None:
+    """Under TRIPPED every new order of ``accounts`` is refused ESS_TRIPPED."""
+    opens = [
+        d for d in decisions if window[0] <= d.at < window[1] and d.opens and d.account in accounts
+    ]
+    let_through = [d.describe() for d in opens if d.outcome != "ESS_TRIPPED"]
+    j.check(
+        bool(opens) and not let_through,
+        f"every new order under TRIPPED refused ESS_TRIPPED ({len(opens)})",
+        f"{len(let_through)} of {len(opens)} new orders under TRIPPED not refused ESS_TRIPPED "
+        f"(executor under TRIPPED): {let_through[:2]}",
+    )
 
 
 def _tripped_window(log: EventLog, scopes: list[str]) -> tuple[int, int] | None:

@@ -29,7 +29,7 @@ from services.demo.feed import MODEL
 from services.demo.model import Event, Facts, Judgement, Marker, latency_of
 from services.demo.plotdata import model_plot
 from services.demo.scenarios.common import OPERATOR, expect_outcomes, labelled, send_and_settle
-from services.demo.script import Desk, Driver, Scenario, ScenarioAborted
+from services.demo.script import Desk, Driver, Scenario, ScenarioAborted, calm_volatility
 from services.demo.timeline import moments, ordered
 
 ACCOUNTS = ("acc-1", "acc-2")
@@ -361,7 +361,12 @@ SCENARIO = Scenario(
     title="Model update",
     summary="a promotion while signals flow: every consumer acknowledges, no decision mixes "
     "versions; a promotion with a wrong digest is refused and rolled back",
-    desk=Desk(accounts=ACCOUNTS, symbols=SYMBOLS, tick_seconds=0.05),
+    desk=Desk(
+        accounts=ACCOUNTS,
+        symbols=SYMBOLS,
+        tick_seconds=0.05,
+        volatility=calm_volatility(0.05),
+    ),
     drive=drive,
     judge=judge,
     requires=("monitor",),

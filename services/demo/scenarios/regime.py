@@ -17,7 +17,7 @@ from services.demo import checks
 from services.demo.events import Decision, EventLog
 from services.demo.model import Event, Facts, Judgement
 from services.demo.scenarios.common import OPERATOR, around
-from services.demo.script import Desk, Driver, Scenario
+from services.demo.script import Desk, Driver, Scenario, calm_volatility
 from services.demo.timeline import moments, ordered
 
 ACCOUNTS = ("acc-1", "acc-2")
@@ -114,7 +114,12 @@ SCENARIO = Scenario(
     slug="regime",
     title="Regime shift",
     summary="strategy.switched mid-stream; no decision after the switch uses the old strategy",
-    desk=Desk(accounts=ACCOUNTS, symbols=SYMBOLS, tick_seconds=0.03, volatility=0.002),
+    desk=Desk(
+        accounts=ACCOUNTS,
+        symbols=SYMBOLS,
+        tick_seconds=0.03,
+        volatility=calm_volatility(0.03),
+    ),
     drive=drive,
     judge=judge,
 )

@@ -22,7 +22,7 @@ from services.demo.scenarios.common import (
     labelled,
     send_and_settle,
 )
-from services.demo.script import Desk, Driver, Scenario
+from services.demo.script import Desk, Driver, Scenario, calm_volatility
 from services.demo.timeline import moments, ordered
 
 ACCOUNTS = ("acc-1", "acc-2")
@@ -177,7 +177,12 @@ SCENARIO = Scenario(
     title="High volatility",
     summary="policy activate defensive + strategy switch defensive: within 100 ms, signals "
     "at 0.60 are refused and sizes shrink",
-    desk=Desk(accounts=ACCOUNTS, symbols=SYMBOLS, tick_seconds=0.025, volatility=0.003),
+    desk=Desk(
+        accounts=ACCOUNTS,
+        symbols=SYMBOLS,
+        tick_seconds=0.025,
+        volatility=calm_volatility(0.025),
+    ),
     drive=drive,
     judge=judge,
 )
