@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from schemas.catalogue import (
     CIRCUIT_BREAKER_RESET,
@@ -107,7 +107,11 @@ def _ess_steps(log: EventLog, scope: str) -> tuple[tuple[int, float], ...]:
     return tuple(steps)
 
 
-def recovery_plot(log: EventLog, reads: Sequence[PolicyReadSample]) -> PlotData:
+def recovery_plot(
+    log: EventLog, reads: Sequence[PolicyReadSample], marks: Mapping[str, int] | None = None
+) -> PlotData:
+    """Every recovery line by subsystem and outcome, the policy reads' source, and the
+    script's moments (``redis killed``, ``broker killed``...) marked."""
     lines = log.of(SYSTEM_RECOVERY.name)
     by_subsystem: dict[str, list[tuple[int, float]]] = {}
     for line in lines:
@@ -125,6 +129,7 @@ def recovery_plot(log: EventLog, reads: Sequence[PolicyReadSample]) -> PlotData:
             "policy reads": (Series("policy read source", sources),),
         },
         levels={"recovery": RECOVERY_LEVELS, "policy reads": READ_LEVELS},
+        markers=tuple(Marker(at, name) for name, at in (marks or {}).items()),
     )
 
 

@@ -143,7 +143,7 @@ def judge(log: EventLog, facts: Facts) -> Judgement:
             *_refusals(decisions, facts),
         ]
     )
-    j.plots.append(recovery_plot(log, facts.policy_reads))
+    j.plots.append(recovery_plot(log, facts.policy_reads, facts.marks))
     return j
 
 
