@@ -12,8 +12,10 @@ The executor and the paper exchange both produce through this one class.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaException, Message, TopicPartition
@@ -48,8 +50,10 @@ class TransactionalProducer(EventProducer):
         *,
         service: str = "hfos",
         extra_config: Mapping[str, Any] | None = None,
+        on_stuck: Callable[[TransactionStuckError], None] | None = None,
     ) -> None:
         self._transactional_id = transactional_id
+        self._on_stuck = on_stuck or end_process
         super().__init__(
             client_config,
             serde,
@@ -92,10 +96,32 @@ class TransactionalProducer(EventProducer):
         Giving up is for a process that can end and be started again (the executor, the
         exchange): a commit that timed out can only be resumed, never aborted (librdkafka
         answers a begin or an abort with "Conflicting commit_transaction API call is
-        already in progress"), and after a broker SIGKILL mid-transaction the resumed
-        commit was seen to time out for minutes on end while the broker had rolled the
-        transaction back. A new process fences this one and decides its inputs again.
+        already in progress"). And after a broker SIGKILL mid-transaction the executor's
+        commit_transaction(30 s) was seen not to return at all for minutes, long after the
+        broker was back and had rolled the transaction back: no exception to catch. So with
+        ``give_up_seconds`` a watchdog ends the process (``on_stuck``) if the commit is
+        still running ``_TIMEOUT_S`` after that; a new process fences this one and decides
+        its inputs again.
         """
+        watchdog = None
+        if give_up_seconds is not None:
+            watchdog = threading.Timer(
+                give_up_seconds + _TIMEOUT_S, self._stuck, (time.monotonic(),)
+            )
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            self._commit(offsets, group_metadata, give_up_seconds)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _commit(
+        self,
+        offsets: Sequence[TopicPartition] | None,
+        group_metadata: Any,
+        give_up_seconds: float | None,
+    ) -> None:
         if offsets:
             self._producer.send_offsets_to_transaction(list(offsets), group_metadata, _TIMEOUT_S)
         started = time.monotonic()
@@ -113,11 +139,26 @@ class TransactionalProducer(EventProducer):
                 continue
             return
 
+    def _stuck(self, started: float) -> None:
+        self._on_stuck(TransactionStuckError(self._transactional_id, time.monotonic() - started))
+
     def abort(self) -> None:
         self._producer.abort_transaction(_TIMEOUT_S)
 
     def close(self, timeout: float = _TIMEOUT_S) -> None:
         self.flush(timeout)
+
+
+STUCK_EXIT_CODE = 75
+"""EX_TEMPFAIL, as the stream worker's stall exit: start me again (the supervisor does)."""
+
+
+def end_process(stuck: TransactionStuckError) -> None:
+    """End this process at once: its main thread is blocked inside librdkafka, where no
+    exception reaches it. Every effect it made is in the uncommitted transaction."""
+    log.critical("%s", stuck)
+    logging.shutdown()
+    os._exit(STUCK_EXIT_CODE)
 
 
 def next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:
