@@ -33,6 +33,9 @@ GIVE_UP_SECONDS = TRANSACTION_TIMEOUT_MS / 1000
 """How long a restartable service retries one commit: the broker's transaction timeout,
 after which the broker rolls the transaction back (within its 10 s check) and no retry
 can commit it. Giving up earlier loses nothing either: the next process fences this one."""
+WATCHDOG_MARGIN_S = 5.0
+"""How long past ``give_up_seconds`` a commit may still be inside librdkafka before the
+watchdog ends the process: a retry that raises in that time ends it more gently."""
 log = logging.getLogger(__name__)
 
 
@@ -100,13 +103,13 @@ class TransactionalProducer(EventProducer):
         commit_transaction(30 s) was seen not to return at all for minutes, long after the
         broker was back and had rolled the transaction back: no exception to catch. So with
         ``give_up_seconds`` a watchdog ends the process (``on_stuck``) if the commit is
-        still running ``_TIMEOUT_S`` after that; a new process fences this one and decides
-        its inputs again.
+        still running ``WATCHDOG_MARGIN_S`` after that; a new process fences this one and
+        decides its inputs again.
         """
         watchdog = None
         if give_up_seconds is not None:
             watchdog = threading.Timer(
-                give_up_seconds + _TIMEOUT_S, self._stuck, (time.monotonic(),)
+                give_up_seconds + WATCHDOG_MARGIN_S, self._stuck, (time.monotonic(),)
             )
             watchdog.daemon = True
             watchdog.start()

@@ -44,10 +44,12 @@ SUPERVISOR_SECONDS = 120.0
 4 + 8 + 16 s of delays plus the failed attempts' 15 s windows); Kafka answers 16-31 s after
 its restart here (README, supervisor measurements)."""
 REDIS, KAFKA = "redis", "kafka"
-CATCH_UP_SECONDS = 120.0
+CATCH_UP_SECONDS = 180.0
 """After a broker restart the executor's consumer group waits for the coordinator to load
-its offsets and expire the member the broker lost (~30 s here), then decides the backlog;
-two minutes, then the verdict says which signals were never decided."""
+its offsets and expire the member the broker lost (~30 s here), then decides the backlog.
+When the broker died mid-transaction the executor's commit can hang inside librdkafka: its
+watchdog ends it 65 s into the commit and the supervisor starts it again (~10 s). Three
+minutes, then the verdict says which signals were never decided."""
 EXACTLY_ONCE = (TRADE_SIGNAL, MARKET_PRICE, ORDER_REQUESTED, ORDER_REJECTED, ACCOUNT_UPDATED)
 """Topics written by idempotent or transactional producers: an event id twice is a bug."""
 

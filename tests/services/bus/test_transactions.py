@@ -88,7 +88,7 @@ class _Hangs(_Commits):
 def test_commit_when_hung_past_give_up_then_on_stuck_ends_the_process(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(transactions, "_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(transactions, "WATCHDOG_MARGIN_S", 0.05)
     stuck: list[TransactionStuckError] = []
     hangs = _Hangs()
     producer = _producer(hangs, on_stuck=lambda error: (stuck.append(error), hangs.release.set()))
@@ -102,7 +102,7 @@ def test_commit_when_hung_past_give_up_then_on_stuck_ends_the_process(
 def test_commit_when_committed_in_time_then_watchdog_never_fires(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(transactions, "_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(transactions, "WATCHDOG_MARGIN_S", 0.05)
     stuck: list[TransactionStuckError] = []
     producer = _producer(_Commits(), on_stuck=stuck.append)
 
