@@ -19,7 +19,7 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
-from schemas.catalogue import POLICY_ACTIVATED, STRATEGY_SWITCHED, TopicNames
+from schemas.catalogue import MARKET_PRICE, POLICY_ACTIVATED, STRATEGY_SWITCHED, TopicNames
 from schemas.catalogue import topic as catalogue
 from schemas.serde import AvroSerde
 from services.bus.cleanup import delete_topics, topics_under_prefix
@@ -202,6 +202,7 @@ def _drive(
         driver = LiveDriver(
             feed, reader.log, facts, {"HFOS_TOPIC_PREFIX": names.prefix}, chaos, on_step, log_dir
         )
+        _market_open(driver, desk_spec.symbols)
         scenario.drive(driver)
     except ScenarioAborted as stopped:
         aborted = str(stopped)
@@ -222,6 +223,23 @@ def _drive(
             with contextlib.suppress(DemoError):
                 LocalStack().up()  # whatever the scenario killed runs again for the next one
     return aborted, ready
+
+
+OPEN_SECONDS = 30.0
+"""How long the first prices may take to be readable (milliseconds normally)."""
+
+
+def _market_open(driver: LiveDriver, symbols: Sequence[str]) -> None:
+    """The script trades once a price of every symbol is readable on ``market.price``.
+    Kafka keeps no order between topics: the first tick's price and a signal sent with it
+    can reach the executor in either order, and a signal before any price is refused
+    NO_MARKET_PRICE (fail closed) -- a start-up race, not what a scenario is about."""
+    driver.step("market open: waiting for a price of every symbol")
+
+    def priced(log: EventLog) -> bool:
+        return set(symbols) <= {str(e["symbol"]) for e in log.of(MARKET_PRICE.name)}
+
+    driver.wait_for("a price of every symbol on market.price", priced, OPEN_SECONDS)
 
 
 LOGGED_TOPICS = (STRATEGY_SWITCHED.name, POLICY_ACTIVATED.name)
