@@ -193,6 +193,7 @@ class _Consumer(driver.Consumer):
     async def _fetch_and_deliver(self) -> None:
         if self._reread and self.flow_active and not self._seeks % 2:
             self._reread = False
+            self.log.info("reading again from the committed offsets (records lost to a seek)")
             try:
                 await self.perform_seek()
             except Exception as error:  # noqa: BLE001 - as Faust's own seek in getmany
