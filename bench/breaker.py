@@ -41,7 +41,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    ConsumerGroupState,
+    Producer,
+    TopicPartition,
+)
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
@@ -83,9 +89,21 @@ class Deployment:
     def accounts(self) -> Any:
         return contract(ACCOUNT_UPDATED, self.names)
 
-    def settle(self) -> None:
-        """Every worker joined, recovered and through a first batch before a clock starts."""
+    def settle(self, workers: int) -> None:
+        """Every worker joined, recovered and through a first batch before a clock starts
+        (a rebalance inside a measurement made 2 workers look 8 times slower than 1)."""
         kafka = {"bootstrap.servers": self.found.kafka}
+        admin = AdminClient({"bootstrap.servers": self.found.kafka})
+        deadline = time.monotonic() + 120
+        while True:
+            [group] = admin.describe_consumer_groups([self.fleet.app_id]).values()
+            described = group.result(30)
+            members = [m for m in described.members if m.assignment.topic_partitions]
+            if described.state == ConsumerGroupState.STABLE and len(members) == workers:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{workers} workers did not form a stable group in 120 s")
+            time.sleep(0.2)
         for i in range(240):
             account = f"warm-{i}"
             self.producer.send(self.accounts, account, _balance(account, 10_000.0))
@@ -121,7 +139,7 @@ def deployment(found: Servers, workers: int) -> Iterator[Deployment]:
             fleet.start(f"bench-{index}")
         built = Deployment(found, names, serde, producer, fleet)
         built.wait_policy()
-        built.settle()
+        built.settle(workers)
         yield built
     finally:
         fleet.stop_all()
