@@ -22,10 +22,11 @@ updates of a batch are judged one by one, in order, with the policy active at th
 and its state is written to the table once — one changelog record per account and
 batch, not per event. Faust acknowledges a batch's events only after the agent is done
 with it, and flushes the changelog and the effects before it commits their offsets: a
-crash redelivers the batch, which changes nothing twice. The table is keyed by the account id's bytes and partitions its changelog with the
-producers' partitioner (``use_partitioner``): the same murmur2 that placed the account's
-updates, so an account's state lives on the partition number of its input whichever
-event of a batch wrote it.
+crash redelivers the batch, which changes nothing twice. The table is keyed by the
+account id's bytes and partitions its changelog with the producers' partitioner
+(``use_partitioner``): the same murmur2 that placed the account's updates, so an
+account's state lives on the partition number of its input whichever event of a batch
+wrote it.
 
 Staleness (SPEC §3) is the venue's silence, never the worker's lag: an account is judged
 only against a moment up to which the worker had read everything of its partition (the
