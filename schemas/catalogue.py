@@ -213,6 +213,16 @@ MODEL_LOADED = _log("model.loaded", "model", "hfos.ModelLoaded", 7, "Model load 
 MODEL_LOAD_FAILED = _log(
     "model.load_failed", "model", "hfos.ModelLoadFailed", 7, "Failed model loads."
 )
+# The promotion coordinator's own deadline checks (SPEC §6): its timer may not write the
+# coordinator's table, so it asks the agent here. One partition, beside model.promoted,
+# model.loaded and model.load_failed, which one agent reads together.
+MODEL_PROMOTION_CHECK = _log(
+    "model.promotion.check",
+    "model",
+    "hfos.ModelPromotionCheck",
+    7,
+    "The promotion coordinator's timer asking its agent to judge a promotion.",
+)
 # Commands, state and transitions share one partition so that the ESS sees every command
 # in order and compare-and-set on versions is decided by one owner.
 ESS_COMMAND = _log("ess.command", "scope", "hfos.EssCommand", 30, "Commands to the ESS.")
@@ -268,6 +278,7 @@ TOPICS: tuple[TopicSpec, ...] = (
     MODEL_PROMOTED,
     MODEL_LOADED,
     MODEL_LOAD_FAILED,
+    MODEL_PROMOTION_CHECK,
     ESS_COMMAND,
     ESS_STATE,
     ESS_TRANSITION,

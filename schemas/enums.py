@@ -166,9 +166,18 @@ class ScopeKind(StrEnum):
 
 
 class ModelFormat(StrEnum):
-    """Model artifact formats that load without executing code (no pickle)."""
+    """Model artifact formats. Consumers load ONNX only; JSON_LINEAR is kept for records
+    written before ONNX and is refused (UNSUPPORTED_FORMAT). Nothing is ever unpickled."""
 
     JSON_LINEAR = "JSON_LINEAR"
+    ONNX = "ONNX"
+
+
+class FlashCrashScope(StrEnum):
+    """Which scope a flash crash asks the emergency stop to restrict (policy)."""
+
+    GLOBAL = "GLOBAL"
+    AFFECTED = "AFFECTED"
 
 
 class ModelLoadError(StrEnum):

@@ -12,6 +12,12 @@ EXECUTION_ERRORS_TABLE = "execution_errors"
 """Faust table: account id -> the newest execution errors of that account (``order.failed``
 times and event ids), for the emergency stop's execution-error trigger."""
 
+MODELS_TABLE = "models"
+"""Faust table of the promotion coordinator: ``model:<name>`` -> the model's latest
+promotion and its verdict, ``acks:<promotion id>`` -> the acknowledgements and refusals
+of that promotion, ``consumer:<service>/<instance>`` -> what a model consumer registered
+(from its heartbeats)."""
+
 POLICY_TABLE = "policy"
 """Faust table: ``profile:<name>`` -> latest policy.updated record, ``active:<scope>`` ->
 latest policy.activated record."""

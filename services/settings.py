@@ -83,6 +83,10 @@ class Settings(BaseModel):
     hfos_worker_stall_exit_seconds: float = Field(default=20.0, ge=0)
     """A stream worker whose watchdog sees a partition stalled this long exits (75) for
     its supervisor to restart it; 0 keeps it running, degraded."""
+    hfos_model_ack_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    """SPEC §6: a promotion not acknowledged by every registered model consumer within
+    this many seconds is rolled back (read by the worker's coordinator and by
+    ``hfos model status``)."""
 
     @field_validator("kafka_bootstrap_servers")
     @classmethod

@@ -32,6 +32,7 @@ from streams.drawdown.binding import BreakerBinding
 from streams.ess.binding import DEFAULT_COOLDOWN_SECONDS, EssBinding
 from streams.ess.execution_binding import ExecutionErrorBinding
 from streams.heartbeat import Heartbeat
+from streams.models.binding import CoordinatorBinding
 from streams.policy.binding import PolicyBinding
 from streams.policy.cache import PolicyCache
 from streams.strategy.binding import SwitchOwnerBinding
@@ -85,6 +86,9 @@ def build_app(
         serde,
         cooldown_seconds=lambda: _cooldown(view),
         production=settings.hfos_env is Environment.PRODUCTION,
+    )
+    CoordinatorBinding(
+        app, names, serde, ack_timeout_ms=int(settings.hfos_model_ack_timeout_seconds * 1000)
     )
     return app
 

@@ -59,6 +59,7 @@ class Heartbeat:
             "status": status.value,
             "sequence": self._sequence,
             "started_at": self._started_at,
+            "models": [],
         }
 
     async def _beat(self) -> None:

@@ -12,9 +12,9 @@ Labels are low-cardinality: a topic, a service, an outcome, a scope. The one exc
 operator-defined set of accounts (tens, not millions), and equity per account is what the
 operator watches. Never an event id, a signal id or a symbol.
 
-Some metrics belong to parts that do not exist yet (the position monitor, SPEC §6). They
-are declared here so the alert rules that need them are written and tested now;
-:attr:`Part.landed` says honestly that nothing exports them until those parts land.
+A metric may be declared before the part that exports it exists, so that the alert rules
+needing it are written and tested first; :attr:`Part.landed` says honestly whether
+anything exports it yet.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class Part(Enum):
     EXECUTOR = ("hfos executor run", True)
     EXCHANGE = ("hfos exchange run", True)
     CLI = ("hfos CLI commands", True)
-    MONITOR = ("hfos monitor run", False)
+    MONITOR = ("hfos monitor run", True)
     SUPERVISOR = ("hfos supervise", True)
 
     def __init__(self, command: str, landed: bool) -> None:
@@ -67,8 +67,8 @@ class MetricSpec:
 
 CATALOGUE: list[MetricSpec] = []
 
-_W, _E, _X, _C = Part.WORKER, Part.EXECUTOR, Part.EXCHANGE, Part.CLI
-_CONSUMERS = (_W, _E, _X)
+_W, _E, _X, _C, _M = Part.WORKER, Part.EXECUTOR, Part.EXCHANGE, Part.CLI, Part.MONITOR
+_CONSUMERS = (_W, _E, _X, _M)
 
 
 def _register(spec: MetricSpec) -> MetricSpec:
@@ -369,6 +369,47 @@ SERVICE_READY = gauge(
     *_CONSUMERS,
 )
 
+# -- position monitor and model promotion ------------------------------------------------
+
+MONITOR_SCORES = counter(
+    "hfos_monitor_scores_total",
+    "Open positions scored by the exit model, by the model and version that scored them.",
+    ("model", "version"),
+    _M,
+)
+MONITOR_CLOSE_SIGNALS = counter(
+    "hfos_monitor_close_signals_total",
+    "CLOSE signals the exit model asked for, by model and version.",
+    ("model", "version"),
+    _M,
+)
+MONITOR_DECISION_SECONDS = histogram(
+    "hfos_monitor_decision_seconds",
+    "From a price or account update being read to its positions scored and any CLOSE sent.",
+    (),
+    (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0),
+    _M,
+)
+MONITOR_FLASH_CRASHES = counter(
+    "hfos_monitor_flash_crashes_total",
+    "Flash-crash episodes sent to the ESS, by what fell (symbol or account).",
+    ("source",),
+    _M,
+)
+MODEL_PROMOTION_PENDING_SECONDS = gauge(
+    "hfos_model_promotion_pending_seconds",
+    "Age of a promotion not yet acknowledged by every registered consumer; 0 when none.",
+    ("model",),
+    _W,
+)
+MODEL_VERSION_INFO = gauge(
+    "hfos_model_version_info",
+    "1 for the model version a service serves (0 for one it served before).",
+    ("service", "model", "version"),
+    _M,
+    _E,
+)
+
 # -- supervisor ----------------------------------------------------------------------------
 
 RECOVERY_ATTEMPTS = counter(
@@ -390,19 +431,4 @@ RECOVERY_EPISODE_OPEN = gauge(
     "stable for the stable period), else 0.",
     ("subsystem",),
     Part.SUPERVISOR,
-)
-
-# -- model promotion (declared now; exported once the position monitor lands) ------------
-
-MODEL_PROMOTION_PENDING_SECONDS = gauge(
-    "hfos_model_promotion_pending_seconds",
-    "Age of a promotion not yet acknowledged by every registered consumer; 0 when none.",
-    ("model",),
-    Part.MONITOR,
-)
-MODEL_VERSION_INFO = gauge(
-    "hfos_model_version_info",
-    "1 for the model version a service serves.",
-    ("service", "model", "version"),
-    Part.MONITOR,
 )

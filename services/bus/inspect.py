@@ -119,6 +119,23 @@ def watermarks(
         return int(low), int(high)
 
 
+def offsets_for_times(
+    consumer: Consumer, wanted: list[TopicPartition], seconds: float = _TIMEOUT
+) -> list[TopicPartition]:
+    """Each partition's first offset at or after its timestamp, waiting out a leader not
+    serving yet: the metadata shows a new partition led before the broker has made its log
+    (seen on a loaded 2-core broker a moment after a test created its topics), and
+    ListOffsets answers NOT_LEADER in between. Any other error is the answer."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return list(consumer.offsets_for_times(wanted, timeout=seconds))
+        except KafkaException as error:
+            if error.args[0].code() not in _TRANSIENT or time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
 def _list_offsets(
     admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, attempts: int = 50
 ) -> dict[TopicPartition, int]:

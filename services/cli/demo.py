@@ -46,6 +46,7 @@ def demo(ctx: Context, timeout: float) -> None:
         "status": "HEALTHY",
         "sequence": 1,
         "started_at": now,
+        "models": [],
     }
     consumer = _tail_consumer(ctx, beats.topic)
     sent_at = time.perf_counter()

@@ -63,6 +63,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "services.cli.up:up",
         "Run worker, executor, paper exchange and simulator together, each logging to a file.",
     ),
+    "model": (
+        "services.cli.model:model",
+        "Models: build an ONNX exit model, promote it safely, watch and roll back.",
+    ),
+    "monitor": (
+        "services.cli.monitor:monitor",
+        "The position monitor: closes positions the exit model says to close, and asks the "
+        "emergency stop for REDUCING/TRIPPED on a flash crash.",
+    ),
     "supervise": (
         "services.cli.supervise:supervise",
         "Supervise Kafka, the registry, Redis, the price feed and the services' heartbeats.",

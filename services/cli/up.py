@@ -20,8 +20,7 @@ from services.cli.params import MODEL, NameListParam
 from services.localstack.stack import LocalStack
 from services.supervisor.config import SupervisorConfig
 from services.supervisor.service import Servers as SupervisedServers
-from services.up.plan import Part, SessionConfig, plan
-from services.up.promote import artifact_uri, promote, serving_version
+from services.up.plan import EXIT_MODEL, Part, SessionConfig, plan
 from services.up.session import Servers, Session, StopRequest, Supervise
 from services.up.supervised import SessionSupervision
 
@@ -142,7 +141,8 @@ def up(  # noqa: PLR0913 - one parameter per option
 def _supervisor(ctx: Context, parts: tuple[Part, ...], local: bool) -> Supervise:
     """The session's supervisor: every part a child process it restarts, the local stack's
     parts too when this session runs on it. Its metrics (HFOS_METRICS_PORT) are served
-    on the port after the parts' (worker N, executor N+1, exchange N+2, supervisor N+3)."""
+    on the port after the parts' (worker N, executor N+1, exchange N+2, monitor N+3,
+    supervisor N+4)."""
     base = ctx.settings.hfos_metrics_port
     if base:
         prometheus_client.start_http_server(base + sum(part.serves_metrics for part in parts))
@@ -174,17 +174,23 @@ def _ensure_stack(local: bool) -> None:
 
 
 def _promote(ctx: Context, model: str, version: str) -> None:
-    serving = serving_version(ctx.kafka, ctx.serde, ctx.names, model)
-    if serving == version:
-        click.echo(f"model: {model} {version} already promoted (serving)")
-        return
-    ctx.service = "hfos-up"
-    promote(ctx.producer, ctx.names, model, version, serving)
-    before = f", replacing {serving}" if serving else ""
-    click.echo(
-        f"model: promoted {model} {version}{before} — the simulator's signal source; "
-        f"no artifact ({artifact_uri(model, version)})"
-    )
+    """Build and promote the simulator's model and the monitor's exit model (real ONNX
+    artifacts, verified first; services/up/promote.py)."""
+    from services.up.promote import PRODUCER, ensure_promoted  # noqa: PLC0415 - numpy, onnx
+
+    ctx.service = PRODUCER
+    for name, ver, role in (
+        (model, version, "the simulator's signal source"),
+        (EXIT_MODEL, "1", "the position monitor's exit model"),
+    ):
+        done = ensure_promoted(ctx.kafka, ctx.serde, ctx.names, ctx.producer, name, ver)
+        if done.already:
+            click.echo(f"model: {name} {ver} already promoted ({done.uri})")
+            continue
+        before = f", replacing {done.replaced}" if done.replaced else ""
+        click.echo(
+            f"model: promoted {name} {ver}{before} — {role}; {done.uri} sha256 {done.sha256}"
+        )
 
 
 def _on_signals(stop_request: StopRequest) -> None:

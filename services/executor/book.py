@@ -47,6 +47,8 @@ class ControlState:
     ess: dict[Scope, ScopeState] = field(default_factory=dict)
     strategies: StrategyBook = field(default_factory=StrategyBook)
     models: dict[str, frozenset[str]] = field(default_factory=dict)
+    serving: dict[str, str] = field(default_factory=dict)
+    """Model -> the version this executor loaded last."""
     prices: dict[str, float] = field(default_factory=dict)
     heartbeat_at: int | None = None
     """When (local clock, epoch ms) the last control-plane heartbeat was received: the
@@ -73,13 +75,15 @@ class ControlState:
     def apply_strategy_switched(self, record: Mapping[str, Any]) -> None:
         self.strategies.apply(switch_from_record(record))
 
-    def apply_model_promoted(self, record: Mapping[str, Any]) -> None:
-        """The serving version is known, and so is the one before it while consumers move
-        over (a signal in flight from the previous version is not an unknown model)."""
-        known = {str(record["version"])}
-        if record.get("previous_version"):
-            known.add(str(record["previous_version"]))
-        self.models[str(record["model_name"])] = frozenset(known)
+    def apply_model_loaded(self, model: str, version: str) -> None:
+        """This executor loaded ``version`` of ``model`` (verified artifact, SPEC §6): it is
+        known, and so is the version it loaded before, while the signal sources move over
+        (a signal in flight from the previous version is not an unknown model). A version
+        this executor never loaded is never known."""
+        before = self.serving.get(model)
+        self.serving[model] = version
+        known = {version} if before is None or before == version else {version, before}
+        self.models[model] = frozenset(known)
 
     def apply_price(self, record: Mapping[str, Any]) -> None:
         self.prices[str(record["symbol"])] = float(record["price"])

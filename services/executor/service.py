@@ -60,12 +60,16 @@ from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
 from services.bus.transactions import TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
 from services.executor.records import decision_record, signal_from_record
 from services.health.reporter import Snapshot
+from services.models.artifact import Artifact
+from services.models.consumer import ModelConsumer
+from services.models.registration import Registration
 from streams import metrics
+from streams.models.coordinator import Promotion
 from streams.strategy import Accept, Decision, DecisionContext, decide
 from streams.strategy.exceptions import StrategyError
 
@@ -172,6 +176,19 @@ class Executor:
             service=SERVICE,
         )
         self._producer.init()
+        # The models its signals name (SPEC §6): every promoted model is fetched, verified
+        # and loaded off this loop; a signal's version counts as known only once loaded.
+        # Acks and heartbeats go outside the decision transactions, on a plain producer.
+        from services.models.runtime import preload  # noqa: PLC0415 - not at `hfos --help`
+
+        preload()
+        self._model_producer = EventProducer(client_config, serde, service=SERVICE)
+        self.models: ModelConsumer[None] = ModelConsumer(
+            self._model_producer, names, SERVICE, config.instance, _verify, lambda _m: True
+        )
+        self._registration = Registration(
+            self._model_producer, names, SERVICE, config.instance, self.models.models
+        )
         self._signals.subscribe(
             [self._signal.topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
@@ -191,6 +208,7 @@ class Executor:
         if not self._warmed_up:
             self._warm_up()
         self._pump(0.0)
+        self._serve_models()
         first = self._signals.poll(timeout)
         if self._reassign:
             self._assign_state()
@@ -221,7 +239,19 @@ class Executor:
         deadline = time.monotonic() + self._config.heartbeat_bound_ms / 1000
         while self.control.heartbeat_at is None and time.monotonic() < deadline:
             self._pump(0.05)
+        # And the promoted models their first load (a local or nearby artifact loads in
+        # milliseconds), so that a start is not a burst of UNKNOWN_MODEL_VERSION either.
+        while self.models.loading() and time.monotonic() < deadline:
+            self._pump(0.05)
+        self._serve_models()
         self._warmed_up = True
+
+    def _serve_models(self) -> None:
+        """Swap in the models loaded since the last turn, and beat (registration)."""
+        for served in self.models.poll():
+            self.control.apply_model_loaded(served.model, served.version)
+        self._registration.tick()
+        self._model_producer.poll(0)
 
     def health_snapshot(self) -> Snapshot:
         """Where this executor stands (for /readyz and the lag gauges); call it from the
@@ -251,6 +281,11 @@ class Executor:
             metrics.POLICY_AGE_SECONDS.labels(SERVICE).set(written)
 
     def close(self) -> None:
+        try:
+            self._registration.stop()
+            self._model_producer.flush(10)
+        finally:
+            self.models.close()
         for consumer in (self._signals, self._state):
             try:
                 consumer.close()
@@ -361,7 +396,7 @@ class Executor:
             POLICY_ACTIVATED.name: self.control.apply_policy_activated,
             ESS_STATE.name: self.control.apply_ess_state,
             STRATEGY_SWITCHED.name: self.control.apply_strategy_switched,
-            MODEL_PROMOTED.name: self.control.apply_model_promoted,
+            MODEL_PROMOTED.name: self.models.offer,
             MARKET_PRICE.name: self.control.apply_price,
             SYSTEM_HEARTBEAT.name: self._apply_heartbeat,
             ACCOUNT_UPDATED.name: self.accounts.apply_account_update,
@@ -469,3 +504,11 @@ class Executor:
         metrics.EXECUTOR_DECISIONS.labels(outcome).inc()
         sent_at = int(signal["envelope"]["event_time"])
         metrics.EXECUTOR_DECISION_SECONDS.observe(max(0, now - sent_at) / 1000)
+
+
+def _verify(_promotion: Promotion, artifact: Artifact) -> None:
+    """The executor runs no model: a version is loaded once its artifact is verified and
+    onnxruntime accepts it (the session is not kept)."""
+    from services.models.runtime import session_of  # noqa: PLC0415 - numpy, onnxruntime
+
+    session_of(artifact)

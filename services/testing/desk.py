@@ -45,6 +45,7 @@ from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.executor.service import Executor, ExecutorConfig
+from services.testing.models import BuiltModel, built_model
 from streams.ess import Scope, ScopeState
 from streams.ess.codec import state_record
 from streams.policy.records import Activation, activation_record, version_record
@@ -176,20 +177,38 @@ class Desk:
         }
         self.send(STRATEGY_SWITCHED, scope, record)
 
-    def promote(self, model: str = MODEL, version: str = MODEL_VERSION) -> None:
+    def promote(
+        self,
+        model: str = MODEL,
+        version: str = MODEL_VERSION,
+        *,
+        uri: str | None = None,
+        sha256: str | None = None,
+        artifact_format: str = "ONNX",
+        previous: BuiltModel | None = None,
+    ) -> dict[str, Any]:
+        """Publish a promotion of a real ONNX model built for ``model`` ``version``
+        (``uri``/``sha256``/``artifact_format`` override what is published, as a promotion
+        made past the CLI could); ``previous`` is its rollback target. Returns the record."""
+        built = built_model(model, version)
         record = {
             "envelope": envelope("test", now_ms()),
             "model_name": model,
             "version": version,
-            "artifact_uri": f"file:///models/{model}/{version}",
-            "sha256": "0" * 64,
-            "format": "JSON_LINEAR",
+            "artifact_uri": uri or built.uri,
+            "sha256": sha256 or built.sha256,
+            "format": artifact_format,
             "metrics": {},
             "promoted_by": "test",
-            "previous_version": None,
+            "previous_version": previous.version if previous else None,
             "rollback_of": None,
+            "previous_artifact_uri": previous.uri if previous else None,
+            "previous_sha256": previous.sha256 if previous else None,
+            "previous_format": "ONNX" if previous else None,
+            "reason": "test desk",
         }
         self.send(MODEL_PROMOTED, model, record)
+        return record
 
     def heartbeat(self, status: ServiceStatus = ServiceStatus.HEALTHY) -> None:
         record = {
@@ -199,6 +218,7 @@ class Desk:
             "status": status.value,
             "sequence": 1,
             "started_at": now_ms(),
+            "models": [],
         }
         self.send(SYSTEM_HEARTBEAT, "hfos-streams/test", record)
 
@@ -265,6 +285,7 @@ class Desk:
         action: str = "BUY",
         confidence: float = 0.9,
         *,
+        model_name: str = MODEL,
         model_version: str = MODEL_VERSION,
         quantity: float | None = None,
         notional: float | None = None,
@@ -277,7 +298,7 @@ class Desk:
             "symbol": symbol,
             "action": action,
             "confidence": confidence,
-            "model_name": MODEL,
+            "model_name": model_name,
             "model_version": model_version,
             "strategy": None,
             "quantity": quantity,

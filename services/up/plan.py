@@ -3,7 +3,8 @@
 Pure: no processes, no Kafka. The worker starts first because every other part leans on the
 control plane it owns (the policy it seeds, the ESS, the heartbeat that keeps the
 executor's dead-man's switch alive); then the executor, so signals have a decider; then the
-paper exchange, which funds the accounts; the simulator last, so its first signals are
+paper exchange, which funds the accounts; the position monitor (exit model, flash-crash
+detector); the simulator last, so its first signals are
 decided against funded accounts. They stop in the reverse order: the source of signals
 first, the control plane last.
 """
@@ -15,9 +16,12 @@ from dataclasses import dataclass
 from typing import TypeAlias
 
 from services.cli.exchange import READY as EXCHANGE_READY
+from services.cli.monitor import STARTED as MONITOR_STARTED
 from streams.heartbeat import SERVICE as WORKER_SERVICE
 
 METRICS_PORT = "HFOS_METRICS_PORT"
+EXIT_MODEL = "exit-model"
+"""The exit model the position monitor serves (``hfos up`` builds and promotes it)."""
 WORKER_INSTANCE = "HFOS_WORKER_INSTANCE"
 
 READY_TIMEOUT_SECONDS = 120.0
@@ -99,6 +103,14 @@ def plan(config: SessionConfig) -> tuple[Part, ...]:
         Part("executor", ("executor", "run"), LogLine("started (group "), serves_metrics=True),
         Part(
             "exchange", ("exchange", "run", *funded), LogLine(EXCHANGE_READY), serves_metrics=True
+        ),
+        # After the exchange, so the existing metrics ports stay where they were (the
+        # monitor gets N+3).
+        Part(
+            "monitor",
+            ("monitor", "run", "--model", EXIT_MODEL),
+            LogLine(MONITOR_STARTED),
+            serves_metrics=True,
         ),
         Part(
             "simulator",

@@ -1,99 +1,86 @@
-"""Promoting the simulator's model, so the executor does not refuse its signals as
-UNKNOWN_MODEL_VERSION.
+"""The models ``hfos up`` serves: built (``hfos model build``'s builder), verified and
+promoted like any other model, so every consumer loads a real ONNX artifact.
 
-The simulator's signals are seeded random draws, not a model's output: there is no
-artifact to load. The promotion says so (``sim://`` URI, the sha256 of no bytes), and is
-skipped when that version already serves; otherwise it names the version it replaces.
+Two: the model the simulator's signals name (``sim-model`` ``1``: the executor refuses a
+signal whose model version it has not loaded, UNKNOWN_MODEL_VERSION), and the position
+monitor's exit model. The artifacts live under ``$HFOS_MODEL_DIR`` (default
+``~/.local/state/hfos/models/<topic prefix>``), where they stay for as long as their
+promotions do. The build is reproducible, so a second ``hfos up`` finds the same digest
+already promoted and publishes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
+import os
 import time
-import uuid
 from collections.abc import Mapping
-from typing import Any
-
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from dataclasses import dataclass
+from pathlib import Path
 
 from schemas.catalogue import MODEL_PROMOTED, TopicNames
 from schemas.contracts import contract
-from schemas.envelope import envelope
-from schemas.serde import AvroSerde, Contract, SerdeError
-from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
+from schemas.serde import AvroSerde
+from services.bus.producer import EventProducer
 from services.up.exceptions import UpError
-from services.up.watch import partitions
 
 PROMOTED_BY = "hfos up"
-NO_ARTIFACT_SHA256 = hashlib.sha256(b"").hexdigest()
+PRODUCER = "hfos-up"
 
 
-def artifact_uri(model: str, version: str) -> str:
-    return f"sim://{model}/{version}"
+@dataclass(frozen=True)
+class Promoted:
+    model: str
+    version: str
+    uri: str
+    sha256: str
+    already: bool
+    replaced: str | None
 
 
-def promotion_record(model: str, version: str, previous: str | None, now_ms: int) -> dict[str, Any]:
-    return {
-        "envelope": envelope("hfos-up", now_ms),
-        "model_name": model,
-        "version": version,
-        "artifact_uri": artifact_uri(model, version),
-        "sha256": NO_ARTIFACT_SHA256,
-        "format": "JSON_LINEAR",
-        "metrics": {},
-        "promoted_by": PROMOTED_BY,
-        "previous_version": previous,
-        "rollback_of": None,
-    }
+def model_dir(prefix: str) -> Path:
+    base = os.environ.get("HFOS_MODEL_DIR")
+    root = Path(base) if base else Path.home() / ".local" / "state" / "hfos" / "models"
+    return root / (prefix.rstrip(".") or "default")
 
 
-def serving_version(
-    kafka: Mapping[str, str], serde: AvroSerde, names: TopicNames, model: str
-) -> str | None:
-    """The version of ``model`` the last promotion on the (compacted) topic names."""
-    target = contract(MODEL_PROMOTED, names)
-    consumer = Consumer(
-        {
-            **kafka,
-            "group.id": f"hfos-up-models-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "logger": LIBRDKAFKA_LOG,
-        }
+def ensure_promoted(
+    kafka: Mapping[str, str],
+    serde: AvroSerde,
+    names: TopicNames,
+    producer: EventProducer,
+    model: str,
+    version: str,
+) -> Promoted:
+    """Build ``model`` ``version``, and promote it unless that very artifact serves."""
+    from services.models.build import BuildConfig, build  # noqa: PLC0415 - training is heavy
+    from services.models.promote import (  # noqa: PLC0415
+        PromotionRequest,
+        promotion_record,
+        verify_artifact,
     )
-    unread = set(partitions(consumer, target.topic))
-    consumer.assign([TopicPartition(target.topic, p, OFFSET_BEGINNING) for p in unread])
-    serving: str | None = None
-    deadline = time.monotonic() + 30
-    try:
-        while unread:
-            if time.monotonic() > deadline:
-                raise UpError(f"{target.topic} not read to its end within 30 s")
-            for message in consumer.consume(1000, 0.5):
-                error = message.error()
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        unread.discard(int(message.partition() or 0))
-                    continue
-                serving = _version_of(serde, target, message.value(), model) or serving
-        return serving
-    finally:
-        consumer.close()
+    from services.models.view import read_view  # noqa: PLC0415
 
-
-def _version_of(serde: AvroSerde, target: Contract, value: bytes | None, model: str) -> str | None:
-    try:
-        record = serde.decode(target, value)
-    except SerdeError:
-        return None
-    return str(record["version"]) if record["model_name"] == model else None
-
-
-def promote(
-    producer: EventProducer, names: TopicNames, model: str, version: str, previous: str | None
-) -> None:
-    """Publish the promotion and wait for the broker's acknowledgement."""
-    record = promotion_record(model, version, previous, int(time.time() * 1000))
+    out = model_dir(names.prefix) / model / f"{version}.onnx"
+    built = build(BuildConfig(model, version), out)
+    uri = built.path.resolve().as_uri()
+    view = read_view(kafka, serde, names)
+    latest = view.latest.get(model)
+    if latest is not None and (latest.version, latest.sha256) == (version, built.sha256):
+        return Promoted(model, version, uri, built.sha256, already=True, replaced=None)
+    verify_artifact(uri, built.sha256)
+    request = PromotionRequest(
+        model,
+        version,
+        uri,
+        built.sha256,
+        PROMOTED_BY,
+        "the desk hfos up runs",
+        {k: v for k, v in built.metrics.items() if k != "rows"},
+    )
+    stable = view.stable(model)
+    record = promotion_record(request, stable, int(time.time() * 1000), PRODUCER)
     producer.send(contract(MODEL_PROMOTED, names), model, record)
     if producer.flush(30):
         raise UpError(f"the promotion of {model} {version} was not acknowledged within 30 s")
+    replaced = latest.version if latest is not None else None
+    return Promoted(model, version, uri, built.sha256, already=False, replaced=replaced)

@@ -7,6 +7,7 @@ stream worker and the price feed — the escalation of every other subsystem.
 | worker | ``service:hfos-streams`` | it exited, or its heartbeat is missing / DEGRADED | yes |
 | executor | ``service:hfos-executor`` | it exited | no |
 | exchange | ``service:hfos-exchange`` | it exited | no |
+| monitor | ``service:hfos-monitor`` | it exited | no |
 | simulator | ``price-feed`` | it exited, or the newest price is too old | yes |
 
 Kafka, the registry and Redis are supervised too; the local stack's parts are restarted
@@ -37,6 +38,7 @@ SUBSYSTEMS = {
     "worker": service_subsystem(STREAM_WORKER),
     "executor": service_subsystem("hfos-executor"),
     "exchange": service_subsystem("hfos-exchange"),
+    "monitor": service_subsystem("hfos-monitor"),
     "simulator": PRICE_FEED,
 }
 """hfos up's part -> the subsystem it serves."""

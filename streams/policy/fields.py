@@ -128,6 +128,23 @@ FIELDS: tuple[FieldSpec, ...] = (
         required=False,
         hashed_at_default=False,
     ),
+    # SPEC §6: what the position monitor's flash-crash detector asks of the ESS, and of
+    # which scope: the whole desk (GLOBAL, SPEC §9's black swan) or only what crashed
+    # (AFFECTED: symbol:<sym> for a price, account:<id> for an equity).
+    FieldSpec(
+        "flash_crash_state",
+        str,
+        choices=("REDUCING", "TRIPPED"),
+        required=False,
+        hashed_at_default=False,
+    ),
+    FieldSpec(
+        "flash_crash_scope",
+        str,
+        choices=("GLOBAL", "AFFECTED"),
+        required=False,
+        hashed_at_default=False,
+    ),
 )
 
 FIELDS_BY_NAME: dict[str, FieldSpec] = {spec.name: spec for spec in FIELDS}

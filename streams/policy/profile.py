@@ -37,6 +37,8 @@ class RiskProfile:
     flash_crash_window_seconds: int = 10
     ess_cooldown_seconds: int = 900
     supervisor_escalation_state: str = "REDUCING"
+    flash_crash_state: str = "TRIPPED"
+    flash_crash_scope: str = "GLOBAL"
 
     def __post_init__(self) -> None:
         coerced, errors = _coerce_all(self.values())

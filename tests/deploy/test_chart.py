@@ -32,15 +32,29 @@ def deployments(manifests: Manifests) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_defaults_when_rendered_then_worker_and_executor_without_paper_parts(
+def test_defaults_when_rendered_then_worker_executor_and_monitor_without_paper_parts(
     render: Render,
 ) -> None:
-    assert set(deployments(render())) == {"worker", "executor"}
+    assert set(deployments(render())) == {"worker", "executor", "monitor"}
+
+
+def test_monitor_when_rendered_then_serves_its_exit_model_with_probes_and_the_ack_timeout(
+    render: Render,
+) -> None:
+    monitor = deployments(render())["monitor"]
+    container = monitor["spec"]["template"]["spec"]["containers"][0]
+    assert container["args"][:4] == ["monitor", "run", "--model", "exit-model"]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    settings = next(
+        m for m in of_kind(render(), "ConfigMap") if "settings" in m["metadata"]["name"]
+    )
+    assert settings["data"]["HFOS_MODEL_ACK_TIMEOUT_SECONDS"] == "30"
 
 
 def test_paper_when_enabled_then_exchange_and_simulator_added(render: Render) -> None:
     parts = deployments(render(CI / "paper-values.yaml"))
-    assert set(parts) == {"worker", "executor", "exchange", "simulator"}
+    assert set(parts) == {"worker", "executor", "monitor", "exchange", "simulator"}
     exchange = parts["exchange"]
     assert exchange["spec"]["replicas"] == 1
     assert exchange["spec"]["strategy"] == {"type": "Recreate"}  # never two that fence
@@ -90,7 +104,7 @@ def test_services_with_metrics_port_when_rendered_then_probe_healthz_and_readyz(
     render: Render,
 ) -> None:
     parts = deployments(render(CI / "paper-values.yaml"))
-    for name in ("worker", "executor", "exchange"):
+    for name in ("worker", "executor", "monitor", "exchange"):
         [container] = parts[name]["spec"]["template"]["spec"]["containers"]
         assert container["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
         assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
@@ -193,7 +207,7 @@ def test_service_monitor_when_enabled_then_scrapes_metrics_port_as_hfos_jobs(
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     jobs = {s["metadata"]["labels"]["hfos.io/job"] for s in of_kind(manifests, "Service")}
     # The job names the alert rules select on (up{job="hfos-worker"} …).
-    assert jobs == {"hfos-worker", "hfos-executor", "hfos-exchange"}
+    assert jobs == {"hfos-worker", "hfos-executor", "hfos-monitor", "hfos-exchange"}
     selector = monitor["spec"]["selector"]["matchLabels"]
     for service in of_kind(manifests, "Service"):
         assert selector.items() <= service["metadata"]["labels"].items()

@@ -35,8 +35,9 @@ def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
     """The catalogue has the topic set of SPEC §1 (a minimum), plus policy.command (the
     one write path of SPEC §2), order.failed (the source of SPEC §4's execution-error
     trigger), account.updated (the venue's ordered account stream, SPEC §1's delivery
-    order), system.recovery.state (the supervisor's state, SPEC §7) and the owners'
-    answers to commands that change nothing."""
+    order), system.recovery.state (the supervisor's state, SPEC §7), the owners'
+    answers to commands that change nothing and model.promotion.check (the promotion
+    coordinator's deadline, SPEC §6)."""
     extra = {
         "policy.command",
         "order.failed",
@@ -44,6 +45,7 @@ def test_topics_when_listed_then_match_the_spec_topic_set() -> None:
         "system.recovery.state",
         "ess.unchanged",
         "policy.unchanged",
+        "model.promotion.check",
     }
     assert {spec.name for spec in TOPICS} == SPEC_TOPICS | extra
 

@@ -38,20 +38,28 @@ def test_catalogue_when_read_then_names_typed_and_helped() -> None:
         assert spec.help.strip(), spec.name
 
 
-def test_catalogue_when_supervisor_and_model_metrics_declared_then_agreed_labels() -> None:
-    """The supervisor's and the model promotion's metrics keep the names the alert rules
-    use; the model's are declared but not exported until the position monitor lands."""
+def test_catalogue_when_supervisor_metrics_declared_then_agreed_labels_and_exported() -> None:
+    """The supervisor's metrics keep the names the alert rules use, and it exports them."""
     expected = {
         "hfos_recovery_attempts_total": ("subsystem", "outcome"),
         "hfos_recovery_exhausted_total": ("subsystem",),
         "hfos_recovery_episode_open": ("subsystem",),
-        "hfos_model_promotion_pending_seconds": ("model",),
-        "hfos_model_version_info": ("service", "model", "version"),
     }
     for name, labels in expected.items():
         assert metrics.spec(name).labels == labels
     assert all(part.landed for part in metrics.spec("hfos_recovery_attempts_total").parts)
-    assert not any(part.landed for part in metrics.spec("hfos_model_version_info").parts)
+
+
+def test_catalogue_when_promotion_metrics_read_then_exported_by_the_parts_that_set_them() -> None:
+    """The promotion alert's metrics keep their agreed labels, and now have exporters: the
+    worker's coordinator the pending age, each model consumer the version it serves."""
+    pending = metrics.spec("hfos_model_promotion_pending_seconds")
+    assert pending.labels == ("model",)
+    assert pending.parts == (metrics.Part.WORKER,)
+    info = metrics.spec("hfos_model_version_info")
+    assert info.labels == ("service", "model", "version")
+    assert set(info.parts) == {metrics.Part.MONITOR, metrics.Part.EXECUTOR}
+    assert all(part.landed for part in (*pending.parts, *info.parts))
 
 
 def test_exchange_module_when_imported_then_names_the_catalogue_objects() -> None:

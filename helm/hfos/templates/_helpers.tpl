@@ -57,6 +57,12 @@ block, the hfos arguments, and whether it serves the metrics port (/metrics, /he
   metrics: true
   args: {{ toJson (list "executor" "run" "--heartbeat-bound-ms" (toString $v.executor.heartbeatBoundMs) "--barrier-timeout" (toString $v.executor.barrierTimeoutSeconds) "--loglevel" $v.executor.logLevel) }}
 {{- end }}
+{{- if $v.monitor.enabled }}
+- name: monitor
+  values: {{ toJson $v.monitor }}
+  metrics: true
+  args: {{ toJson (list "monitor" "run" "--model" $v.monitor.model "--threshold" (toString $v.monitor.threshold) "--loglevel" $v.monitor.logLevel) }}
+{{- end }}
 {{- if $v.paper.enabled }}
 {{- $x := $v.paper.exchange }}
 {{- $args := list "exchange" "run" "--initial-balance" (toString $x.initialBalance) "--fee" (toString $x.fee) "--instance" "hfos-paper-exchange" "--loglevel" $x.logLevel }}
@@ -106,6 +112,7 @@ HFOS_REPLICATION_FACTOR: {{ $v.kafka.replicationFactor | quote }}
 HFOS_METRICS_PORT: {{ $v.settings.metricsPort | quote }}
 HFOS_WORKER_STALL_EXIT_SECONDS: {{ $v.worker.stallExitSeconds | quote }}
 HFOS_WORKER_DATA_DIR: "/var/lib/hfos/worker"
+HFOS_MODEL_ACK_TIMEOUT_SECONDS: {{ $v.settings.modelAckTimeoutSeconds | quote }}
 {{- end -}}
 
 {{/* Secrets: only references to Secrets that exist already (never a value). */}}

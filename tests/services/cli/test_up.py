@@ -27,7 +27,7 @@ from services.testing.kafka import read_topic
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
-PARTS = ("worker", "executor", "exchange", "simulator")
+PARTS = ("worker", "executor", "exchange", "monitor", "simulator")
 STARTED = re.compile(r"^(\w+)\s+pid (\d+)\s+log (\S+)$")
 RESTARTED = re.compile(r"^exchange\s+pid (\d+)\s+restarted, log ")
 

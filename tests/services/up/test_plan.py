@@ -16,13 +16,19 @@ from services.up.plan import (
 def test_plan_when_default_then_worker_first_and_simulator_last() -> None:
     names = [part.name for part in plan(SessionConfig())]
 
-    assert names == ["worker", "executor", "exchange", "simulator"]
+    assert names == ["worker", "executor", "exchange", "monitor", "simulator"]
 
 
 def test_stop_order_when_planned_then_reverse_of_start() -> None:
     parts = plan(SessionConfig())
 
-    assert [p.name for p in stop_order(parts)] == ["simulator", "exchange", "executor", "worker"]
+    assert [p.name for p in stop_order(parts)] == [
+        "simulator",
+        "monitor",
+        "exchange",
+        "executor",
+        "worker",
+    ]
 
 
 def test_plan_when_default_then_worker_waits_for_its_heartbeat_and_simulator_for_nothing() -> None:
@@ -31,6 +37,7 @@ def test_plan_when_default_then_worker_waits_for_its_heartbeat_and_simulator_for
     assert ready["worker"] == Heartbeat("hfos-streams")
     assert isinstance(ready["executor"], LogLine)
     assert ready["exchange"] == LogLine("paper exchange ready")
+    assert ready["monitor"] == LogLine("position monitor started")
     assert ready["simulator"] == Started()
 
 
@@ -55,7 +62,13 @@ def test_part_environ_when_metrics_port_set_then_serving_parts_get_consecutive_p
 
     ports = {p.name: part_environ(environ, parts, p).get("HFOS_METRICS_PORT") for p in parts}
 
-    assert ports == {"worker": "9100", "executor": "9101", "exchange": "9102", "simulator": None}
+    assert ports == {
+        "worker": "9100",
+        "executor": "9101",
+        "exchange": "9102",
+        "monitor": "9103",
+        "simulator": None,
+    }
     assert all(part_environ(environ, parts, p)["HFOS_TOPIC_PREFIX"] == "x." for p in parts)
 
 

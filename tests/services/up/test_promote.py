@@ -1,24 +1,37 @@
-"""The promotion ``hfos up`` publishes for the simulator's model."""
+"""The models ``hfos up`` builds and promotes: real ONNX artifacts, verified, promoted once."""
 
 from __future__ import annotations
 
-import fastavro
+from pathlib import Path
 
-from schemas.catalogue import MODEL_PROMOTED
-from schemas.contracts import contract
-from services.up.promote import NO_ARTIFACT_SHA256, promotion_record
+import pytest
+
+from schemas.catalogue import TopicNames
+from schemas.serde import AvroSerde
+from services.bus.producer import EventProducer
+from services.models.view import read_view
+from services.testing import Servers
+from services.up.promote import ensure_promoted, model_dir
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
 
-def test_promotion_record_when_built_then_valid_against_the_model_promoted_schema() -> None:
-    record = promotion_record("sim-model", "1", None, 1_700_000_000_000)
+def test_ensure_promoted_when_run_twice_then_one_verified_onnx_promotion(
+    stack: Servers,
+    serde: AvroSerde,
+    producer: EventProducer,
+    names: TopicNames,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HFOS_MODEL_DIR", str(tmp_path))
+    kafka = {"bootstrap.servers": stack.kafka}
+    first = ensure_promoted(kafka, serde, names, producer, "sim-model", "1")
+    again = ensure_promoted(kafka, serde, names, producer, "sim-model", "1")
+    view = read_view(kafka, serde, names)
 
-    assert fastavro.validate(record, contract(MODEL_PROMOTED).parsed, raise_errors=True)
-
-
-def test_promotion_record_when_built_then_says_there_is_no_artifact() -> None:
-    record = promotion_record("sim-model", "2", "1", 0)
-
-    assert record["artifact_uri"] == "sim://sim-model/2"
-    assert record["sha256"] == NO_ARTIFACT_SHA256
-    assert record["previous_version"] == "1"
-    assert record["promoted_by"] == "hfos up"
+    assert (first.already, again.already) == (False, True)
+    assert first.uri.startswith(model_dir(names.prefix).as_uri())
+    latest = view.latest["sim-model"]
+    assert (latest.version, latest.format, latest.sha256) == ("1", "ONNX", first.sha256)
+    assert view.records["sim-model"]["metrics"]["accuracy"] > 0.9

@@ -124,8 +124,11 @@ def test_write_when_zero_after_zero_then_unchanged_whatever_its_sign() -> None:
 
 def test_verify_hash_when_written_before_negative_zero_was_canonical_then_still_valid() -> None:
     values = replace(NORMAL, min_confidence=0.0)
-    # What the code of that time hashed: the fields it knew (no supervisor field yet).
-    known = {k: v for k, v in values.values().items() if k != "supervisor_escalation_state"}
+    # What the code of that time hashed: the fields it knew (none of those added since and
+    # left out of the hash at their default: the supervisor's, the flash crash's state and
+    # scope).
+    later = {"supervisor_escalation_state", "flash_crash_state", "flash_crash_scope"}
+    known = {k: v for k, v in values.values().items() if k not in later}
     legacy = json.dumps(
         {"profile": "normal", **known, "min_confidence": -0.0},
         sort_keys=True,

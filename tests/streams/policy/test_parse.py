@@ -24,6 +24,8 @@ from streams.policy import (
         ("position_size_cap=1e3", ("position_size_cap", 1000.0)),
         ("supervisor_escalation_state=tripped", ("supervisor_escalation_state", "TRIPPED")),
         ("supervisor_escalation_state=REDUCING", ("supervisor_escalation_state", "REDUCING")),
+        ("flash_crash_state=reducing", ("flash_crash_state", "REDUCING")),
+        ("flash_crash_scope=affected", ("flash_crash_scope", "AFFECTED")),
     ],
 )
 def test_parse_when_well_formed_then_typed_value(text: str, expected: tuple[str, object]) -> None:

@@ -207,3 +207,29 @@ def test_profile_when_constructed_with_bad_value_then_refused() -> None:
     with pytest.raises(InvalidPolicyError) as raised:
         RiskProfile(**values)  # type: ignore[arg-type]
     assert raised.value.fields == ("max_leverage",)
+
+
+def test_defaults_when_read_then_flash_crash_trips_the_global_scope() -> None:
+    """SPEC §9 scenario 6: the flash-crash detector takes the global scope to TRIPPED."""
+    for values in DEFAULT_PROFILES.values():
+        assert (values.flash_crash_state, values.flash_crash_scope) == ("TRIPPED", "GLOBAL")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("flash_crash_state", "ARMED", "one of REDUCING, TRIPPED"),
+        ("flash_crash_state", "tripped", "one of REDUCING, TRIPPED"),
+        ("flash_crash_scope", "symbol", "one of GLOBAL, AFFECTED"),
+        ("flash_crash_scope", 1, "one of GLOBAL, AFFECTED"),
+        ("flash_crash_drop", 0.0, "a finite number in (0, 1]"),
+        ("flash_crash_window_seconds", 0, "a whole number in [1, 3600]"),
+    ],
+)
+def test_validate_when_flash_crash_field_out_of_its_set_then_refused_naming_it(
+    field: str, value: object, allowed: str
+) -> None:
+    with pytest.raises(InvalidPolicyError) as raised:
+        validate_changes("normal", {field: value})
+    [error] = raised.value.errors
+    assert (error.field, error.allowed) == (field, allowed)
