@@ -16,16 +16,17 @@ applied), and a replayed publication carries the same ids, so consumers see no s
 effect. A record the core refuses (an account mismatch, a value out of range) goes to its
 DLQ; the agent never crashes on input.
 
-Events are taken in batches (up to :data:`BATCH_EVENTS`, or what arrived within
-:data:`BATCH_WINDOW_SECONDS`): each account's updates of a batch are judged one by one, in
-order, with the policy active at the batch, and its state is written to the table once —
-one changelog record per account and batch, not per event. Faust acknowledges a batch's
-events only after the agent is done with it, and flushes the changelog and the effects
-before it commits their offsets: a crash redelivers the batch, which changes nothing
-twice. The table is keyed by the account id's bytes and partitions its changelog with the
-producers' partitioner (``use_partitioner``): the same murmur2 that placed the account's
-updates, so an account's state lives on the partition number of its input whichever
-event of a batch wrote it.
+Events are taken in batches (what is already waiting, up to :data:`BATCH_EVENTS`;
+:func:`streams.bus.ready_batches`): a lone update is judged at once, and each account's
+updates of a batch are judged one by one, in order, with the policy active at the batch,
+and its state is written to the table once — one changelog record per account and
+batch, not per event. Faust acknowledges a batch's events only after the agent is done
+with it, and flushes the changelog and the effects before it commits their offsets: a
+crash redelivers the batch, which changes nothing twice. The table is keyed by the
+account id's bytes and partitions its changelog with the producers' partitioner
+(``use_partitioner``): the same murmur2 that placed the account's updates, so an
+account's state lives on the partition number of its input whichever event of a batch
+wrote it.
 
 Staleness (SPEC §3) is the venue's silence, never the worker's lag: an account is judged
 only against a moment up to which the worker had read everything of its partition (the
@@ -58,7 +59,7 @@ from schemas.keys import ACCOUNTS_TABLE
 from schemas.partitioner import partition_of
 from schemas.serde import AvroSerde
 from streams import metrics, timers
-from streams.bus import Decoded, EventDecoder, dead_letter, dlq_topic, sink_topic
+from streams.bus import Decoded, EventDecoder, dead_letter, dlq_topic, ready_batches, sink_topic
 from streams.drawdown.breaker import check_stale, observe
 from streams.drawdown.codec import decode_state, encode_state
 from streams.drawdown.effects import BreachTriggered, Effect, RiskWarning
@@ -71,9 +72,6 @@ log = logging.getLogger(__name__)
 PRODUCER = "hfos-breaker"
 BATCH_EVENTS = 500
 """Events judged together at most (Faust hands a worker at most 500 records per fetch)."""
-BATCH_WINDOW_SECONDS = 0.005
-"""How long a batch waits for more events: a lone breaching update waits at most 5 ms of
-the 100 ms the trigger may take (SPEC §3)."""
 SOURCES = (ACCOUNT_UPDATED, CIRCUIT_BREAKER_RESET)
 CaughtUp = Callable[[str, int], int | None]
 """(topic, partition) -> epoch ms up to which the worker read all of it, or None."""
@@ -117,7 +115,7 @@ class BreakerBinding:
 
     async def _on_events(self, stream: Any) -> None:
         decoder = EventDecoder(SOURCES, self.names, self.serde, self.dlqs, "drawdown-breaker")
-        async for events in stream.take_events(BATCH_EVENTS, within=BATCH_WINDOW_SECONDS):
+        async for events in ready_batches(stream, BATCH_EVENTS):
             started = time.perf_counter()
             items = [item for item in [await decoder.decode(e) for e in events] if item]
             await self._judge_batch(items)
@@ -144,7 +142,8 @@ class BreakerBinding:
             if state != before:
                 self.table[account.encode()] = encode_state(state)
                 self.watch.track(state, account_items[-1].partition)
-                _export(state, thresholds)
+                _export(state)
+        _export_limits(thresholds)
         for effect in effects:
             await self._publish(effect, now)
 
@@ -243,13 +242,17 @@ class StaleWatch:
         return True
 
 
-def _export(state: AccountState, thresholds: Thresholds | None) -> None:
+def _export(state: AccountState) -> None:
     """The account's numbers as the breaker just judged them, for the dashboard."""
     if state.equity is not None:
         account = state.account_id
         metrics.ACCOUNT_EQUITY.labels(account).set(state.equity)
         metrics.ACCOUNT_DRAWDOWN.labels(account).set(drawdown(state))
         metrics.ACCOUNT_DAILY_LOSS.labels(account).set(daily_loss(state))
+
+
+def _export_limits(thresholds: Thresholds | None) -> None:
+    """The limits a batch was judged against (once per batch, not per account)."""
     if thresholds is not None:
         for rule in (BreachRule.MAX_DRAWDOWN, BreachRule.DAILY_LOSS):
             metrics.BREAKER_LIMIT.labels(rule.value).set(thresholds.limit(rule))

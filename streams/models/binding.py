@@ -262,20 +262,29 @@ class CoordinatorBinding:
     async def _tick(self) -> None:
         if self.app.rebalancing or self.app.in_recovery:
             return
-        as_of = await self._handled_as_of()
         now = self._now()
-        pending_ids: set[str] = set()
+        pending: list[Promotion] = []
         for key, held in list(self.table.items()):
             if not str(key).startswith("model:"):
                 continue
             promotion = promotion_from_json(held["promotion"])
-            pending = held["verdict"] == Verdict.PENDING.value
+            waiting = held["verdict"] == Verdict.PENDING.value
             gauge = metrics.MODEL_PROMOTION_PENDING_SECONDS.labels(promotion.model)
-            gauge.set(max(0, now - promotion.at) / 1000 if pending else 0)
-            if pending:
-                pending_ids.add(promotion.promotion_id)
-            if not pending or as_of is None:
-                continue
+            gauge.set(max(0, now - promotion.at) / 1000 if waiting else 0)
+            if waiting:
+                pending.append(promotion)
+        self._asked = {
+            asked for asked in self._asked if asked[0] in {p.promotion_id for p in pending}
+        }
+        if not pending:
+            # No barrier either: it asks the broker for end offsets through the consumer's
+            # thread, which the breaker's agents share, and nothing here needs one.
+            self._barrier = None
+            return
+        as_of = await self._handled_as_of()
+        if as_of is None:
+            return
+        for promotion in pending:
             if self._judge(promotion, as_of).verdict is Verdict.PENDING:
                 continue
             asked = (promotion.promotion_id, str(as_of))
@@ -286,7 +295,6 @@ class CoordinatorBinding:
                 key=promotion.model.encode(),
                 value=check_record(promotion.model, promotion.promotion_id, as_of, PRODUCER),
             )
-        self._asked = {asked for asked in self._asked if asked[0] in pending_ids}
 
     async def _handled_as_of(self) -> int | None:
         """The latest moment up to which every record of the inputs had been handled: a
