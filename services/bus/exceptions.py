@@ -44,3 +44,20 @@ class UndeliveredOnCloseError(BusError):
             f"{remaining} events were not acknowledged within {timeout:.0f} s of shutdown"
         )
         self.remaining = remaining
+
+
+class TransactionStuckError(BusError):
+    """A transaction's commit kept timing out past the point where the broker aborts it.
+
+    The process should end: a new one with the same transactional id fences this one and
+    its inputs, never committed, are processed again. Check the broker
+    (``hfos stack status``) if it happens outside a broker restart.
+    """
+
+    def __init__(self, transactional_id: str, waited_seconds: float) -> None:
+        super().__init__(
+            f"transaction {transactional_id}: commit not acknowledged in {waited_seconds:.0f} s "
+            "(the broker has aborted it); ending so that a new process fences this one"
+        )
+        self.transactional_id = transactional_id
+        self.waited_seconds = waited_seconds

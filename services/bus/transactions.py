@@ -11,12 +11,17 @@ The executor and the paper exchange both produce through this one class.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from confluent_kafka import KafkaException, Message, TopicPartition
 
 from schemas.serde import AvroSerde
+from services.bus.exceptions import TransactionStuckError
 from services.bus.producer import EventProducer
 
 TRANSACTION_TIMEOUT_MS = 60_000
@@ -24,6 +29,14 @@ TRANSACTION_TIMEOUT_MS = 60_000
 long ``read_committed`` readers can be held up by a zombie, far above a batch's
 milliseconds. librdkafka requires ``message.timeout.ms`` <= this."""
 _TIMEOUT_S = 30.0
+GIVE_UP_SECONDS = TRANSACTION_TIMEOUT_MS / 1000
+"""How long a restartable service retries one commit: the broker's transaction timeout,
+after which the broker rolls the transaction back (within its 10 s check) and no retry
+can commit it. Giving up earlier loses nothing either: the next process fences this one."""
+WATCHDOG_MARGIN_S = 5.0
+"""How long past ``give_up_seconds`` a commit may still be inside librdkafka before the
+watchdog ends the process: a retry that raises in that time ends it more gently."""
+log = logging.getLogger(__name__)
 
 
 class TransactionalProducer(EventProducer):
@@ -40,7 +53,10 @@ class TransactionalProducer(EventProducer):
         *,
         service: str = "hfos",
         extra_config: Mapping[str, Any] | None = None,
+        on_stuck: Callable[[TransactionStuckError], None] | None = None,
     ) -> None:
+        self._transactional_id = transactional_id
+        self._on_stuck = on_stuck or end_process
         super().__init__(
             client_config,
             serde,
@@ -64,30 +80,88 @@ class TransactionalProducer(EventProducer):
     def begin(self) -> None:
         self._producer.begin_transaction()
 
-    def commit(self, offsets: Sequence[TopicPartition] | None, group_metadata: Any) -> None:
+    def commit(
+        self,
+        offsets: Sequence[TopicPartition] | None,
+        group_metadata: Any,
+        *,
+        give_up_seconds: float | None = None,
+    ) -> None:
         """Commit the sends since :meth:`begin`, with ``offsets`` (the next offset to read
         per input partition, :func:`next_offsets`) of the group ``group_metadata`` names.
 
-        A retriable failure (the coordinator moved) is retried; any other is raised: the
-        caller aborts (``txn_requires_abort``) or ends the process, and the batch's
-        inputs, not committed either, are decided again under the same ids.
+        A retriable failure (the coordinator moved) is retried -- for ever, or until
+        ``give_up_seconds`` have passed, then :class:`TransactionStuckError` is raised.
+        Any other failure is raised: the caller aborts (``txn_requires_abort``) or ends the
+        process, and the batch's inputs, not committed either, are decided again under the
+        same ids.
+
+        Giving up is for a process that can end and be started again (the executor, the
+        exchange): a commit that timed out can only be resumed, never aborted (librdkafka
+        answers a begin or an abort with "Conflicting commit_transaction API call is
+        already in progress"). And after a broker SIGKILL mid-transaction the executor's
+        commit_transaction(30 s) was seen not to return at all for minutes, long after the
+        broker was back and had rolled the transaction back: no exception to catch. So with
+        ``give_up_seconds`` a watchdog ends the process (``on_stuck``) if the commit is
+        still running ``WATCHDOG_MARGIN_S`` after that; a new process fences this one and
+        decides its inputs again.
         """
+        watchdog = None
+        if give_up_seconds is not None:
+            watchdog = threading.Timer(
+                give_up_seconds + WATCHDOG_MARGIN_S, self._stuck, (time.monotonic(),)
+            )
+            watchdog.daemon = True
+            watchdog.start()
+        try:
+            self._commit(offsets, group_metadata, give_up_seconds)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+
+    def _commit(
+        self,
+        offsets: Sequence[TopicPartition] | None,
+        group_metadata: Any,
+        give_up_seconds: float | None,
+    ) -> None:
         if offsets:
             self._producer.send_offsets_to_transaction(list(offsets), group_metadata, _TIMEOUT_S)
+        started = time.monotonic()
         while True:
             try:
                 self._producer.commit_transaction(_TIMEOUT_S)
             except KafkaException as error:
-                if error.args[0].retriable():
-                    continue
-                raise
+                problem = error.args[0]
+                if not problem.retriable():
+                    raise
+                waited = time.monotonic() - started
+                if give_up_seconds is not None and waited >= give_up_seconds:
+                    raise TransactionStuckError(self._transactional_id, waited) from error
+                log.warning("transaction commit: %s; retrying", problem.str())
+                continue
             return
+
+    def _stuck(self, started: float) -> None:
+        self._on_stuck(TransactionStuckError(self._transactional_id, time.monotonic() - started))
 
     def abort(self) -> None:
         self._producer.abort_transaction(_TIMEOUT_S)
 
     def close(self, timeout: float = _TIMEOUT_S) -> None:
         self.flush(timeout)
+
+
+STUCK_EXIT_CODE = 75
+"""EX_TEMPFAIL, as the stream worker's stall exit: start me again (the supervisor does)."""
+
+
+def end_process(stuck: TransactionStuckError) -> None:
+    """End this process at once: its main thread is blocked inside librdkafka, where no
+    exception reaches it. Every effect it made is in the uncommitted transaction."""
+    log.critical("%s", stuck)
+    logging.shutdown()
+    os._exit(STUCK_EXIT_CODE)
 
 
 def next_offsets(messages: Sequence[Message]) -> list[TopicPartition]:

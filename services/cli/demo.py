@@ -1,127 +1,107 @@
-"""``hfos demo``: a live session against the configured servers.
-
-Until the scenario demo exists, this is the smoke session: provision the topics, send one
-Avro heartbeat through the registry, read it back from Kafka, and print both sides.
+"""``hfos demo``: the seven scenarios of SPEC §9, end to end on the configured servers (the
+local stack by default), each judged from the events on its topics; a report in HTML.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
+import signal
+import sys
 import time
-import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
 
 import click
-from confluent_kafka import Consumer, KafkaException, TopicPartition
 
-from schemas.catalogue import SYSTEM_HEARTBEAT
-from schemas.contracts import contract
-from schemas.envelope import envelope
-from schemas.errors import HfosError
-from schemas.values import to_json
-from services.bus.producer import LIBRDKAFKA_LOG
-from services.bus.topics import Outcome, provision
 from services.cli.context import Context
 
 pass_context = click.make_pass_decorator(Context, ensure=True)
+NUMBERS = tuple(range(1, 8))
+
+
+def default_report_dir() -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return Path.home() / ".local" / "state" / "hfos" / "demo" / stamp
 
 
 @click.command()
-@click.option("--timeout", default=30.0, show_default=True, help="Seconds to wait for the echo.")
+@click.option(
+    "--scenario",
+    "numbers",
+    multiple=True,
+    type=click.IntRange(1, 7),
+    help="Run only scenario N (repeatable; default: all seven, in order).",
+)
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the report and the services' logs go "
+    "(default: ~/.local/state/hfos/demo/<UTC time>/).",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per scenario on stdout.")
+@click.option(
+    "--keep-topics",
+    is_flag=True,
+    help="Keep each scenario's topics (default: deleted once read back; the report keeps "
+    "the timeline).",
+)
+@click.option(
+    "--record",
+    is_flag=True,
+    help="Also write each scenario's events and facts (record.json.gz beside its logs), "
+    "to run its judge again without the servers.",
+)
 @pass_context
-def demo(ctx: Context, timeout: float) -> None:
-    """Run a live session: an Avro event produced through the registry and consumed back."""
-    reports = provision(ctx.admin, ctx.names.specs())
-    created = sum(report.outcome is Outcome.CREATED for report in reports)
-    click.echo(f"topics: {len(reports)} in the catalogue, {created} created now")
-    beats = contract(SYSTEM_HEARTBEAT, ctx.names)
-    now = int(time.time() * 1000)
-    instance = f"{socket.gethostname()}-{os.getpid()}"
-    event = envelope("hfos-demo", now)
-    record = {
-        "envelope": event,
-        "service": "hfos-demo",
-        "instance": instance,
-        "status": "HEALTHY",
-        "sequence": 1,
-        "started_at": now,
-        "models": [],
-    }
-    consumer = _tail_consumer(ctx, beats.topic)
-    sent_at = time.perf_counter()
-    ctx.producer.send(beats, f"hfos-demo/{instance}", record)
-    if ctx.producer.flush(timeout):
-        raise HfosError(f"the heartbeat was not acknowledged within {timeout:.0f} s")
-    click.echo(
-        f"sent     {beats.topic} schema id {ctx.serde.schema_id(beats)}: "
-        f"{json.dumps(to_json(beats.schema_name, record))}"
+def demo(
+    ctx: Context,
+    numbers: tuple[int, ...],
+    report_dir: Path | None,
+    as_json: bool,
+    keep_topics: bool,
+    record: bool,
+) -> None:
+    """Run the seven scenarios of SPEC §9 end to end and judge each from its topics.
+
+    Each scenario gets fresh topics, the stream worker, executor and paper exchange as
+    hfos up runs them, and the market simulator driven by its script; it prints a live
+    line, then its timeline, PASS/FAIL with the reason and the measured latencies. The
+    exit status is 1 when any scenario fails.
+    """
+    from services.demo.report import write_report  # noqa: PLC0415 - matplotlib
+    from services.demo.run import run_all  # noqa: PLC0415 - Kafka clients
+
+    local = not os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    chosen = sorted(set(numbers or NUMBERS))
+    report_dir = report_dir or default_report_dir()
+    report_dir.mkdir(parents=True, exist_ok=True)
+    _stop_on_signals()
+    out = sys.stderr if as_json else sys.stdout
+    started = time.monotonic()
+    results = run_all(
+        ctx, chosen, report_dir, local=local, keep_topics=keep_topics, out=out, record=record
     )
-    echoed = _await_echo(ctx, consumer, event["event_id"], timeout)
-    latency_ms = (time.perf_counter() - sent_at) * 1000
-    click.echo(f"received {beats.topic}: {json.dumps(to_json(beats.schema_name, echoed))}")
-    click.echo(f"round trip {latency_ms:.1f} ms — smoke session passed")
+    seconds = time.monotonic() - started
+    page = write_report(results, report_dir, seconds)
+    failed = [r for r in results if r.judgement.status.value == "FAIL"]
+    if as_json:
+        from services.demo.jsonout import as_json as result_json  # noqa: PLC0415
+
+        for result in results:
+            click.echo(json.dumps(result_json(result)))
+    summary = ", ".join(f"{r.scenario.number} {r.judgement.status.value}" for r in results)
+    click.echo(f"\nscenarios: {summary} — {seconds:.0f} s", file=out)
+    click.echo(f"report: {page}", file=out)
+    if failed:
+        sys.exit(1)
 
 
-def _tail_consumer(ctx: Context, topic: str) -> Consumer:
-    """A consumer positioned at the current end of every partition of ``topic``."""
-    consumer = Consumer(
-        {
-            **ctx.kafka,
-            "group.id": f"hfos-demo-{uuid.uuid4().hex}",
-            "enable.auto.commit": False,
-            "logger": LIBRDKAFKA_LOG,
-        }
-    )
-    partitions = _partitions(consumer, topic)
-    starts = [TopicPartition(topic, p, _end_offset(consumer, topic, p)) for p in partitions]
-    consumer.assign(starts)
-    return consumer
+def _stop_on_signals() -> None:
+    """SIGTERM as Ctrl-C: the running scenario's desk is stopped in order on the way out."""
 
+    def handle(signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
 
-def _partitions(consumer: Consumer, topic: str) -> list[int]:
-    """The topic's partitions, once the broker's metadata knows them (a topic created a
-    moment ago can still be reported unknown, with no partitions)."""
-    deadline = time.monotonic() + 30
-    while True:
-        found = consumer.list_topics(topic, timeout=30).topics[topic]
-        if (found.error is None and found.partitions) or time.monotonic() > deadline:
-            return list(found.partitions)
-        time.sleep(0.1)
-
-
-def _end_offset(consumer: Consumer, topic: str, partition: int) -> int:
-    """The partition's end offset. Right after a topic is created the broker may answer
-    with an invalid offset for a moment; assigning that would fall back to "latest",
-    resolved only after our send, and the echo would be missed."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            _low, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, partition), timeout=30
-            )
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            high = -1  # no leader yet for a topic this young: ask again
-        if high >= 0:
-            return int(high)
-        time.sleep(0.1)
-
-
-def _await_echo(
-    ctx: Context, consumer: Consumer, event_id: str, timeout: float
-) -> dict[str, object]:
-    beats = contract(SYSTEM_HEARTBEAT, ctx.names)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            message = consumer.poll(0.2)
-            if message is None or message.error() is not None:
-                continue
-            value = ctx.serde.decode(beats, message.value())
-            if value["envelope"]["event_id"] == event_id:
-                return value
-    finally:
-        consumer.close()
-    raise HfosError(f"the heartbeat did not come back within {timeout:.0f} s")
+    signal.signal(signal.SIGTERM, handle)

@@ -43,7 +43,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "demo": (
         "services.cli.demo:demo",
-        "Run a live session: an Avro event produced through the registry and consumed back.",
+        "Run the seven scenarios of SPEC §9 end to end and judge each from its topics.",
     ),
     "worker": ("services.cli.worker:worker", "Run the stream worker until SIGTERM/SIGINT."),
     "executor": (

@@ -34,7 +34,7 @@ from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG
-from services.bus.transactions import TransactionalProducer, next_offsets
+from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
 from services.exchange import metrics
 from services.exchange.book import Order, PaperBook
 from services.exchange.effects import Effect, OrderFailure, failure_id
@@ -145,7 +145,11 @@ class PaperExchange:
             self._sink.begin()
             for message in sorted(messages, key=self._prices_first):
                 self._handle(message)
-            self._sink.commit(next_offsets(messages), consumer.consumer_group_metadata())
+            self._sink.commit(
+                next_offsets(messages),
+                consumer.consumer_group_metadata(),
+                give_up_seconds=GIVE_UP_SECONDS,
+            )
         except KafkaException as error:
             if not error.args[0].txn_requires_abort():
                 raise

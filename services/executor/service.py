@@ -61,7 +61,7 @@ from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
-from services.bus.transactions import TransactionalProducer, next_offsets
+from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
 from services.executor.records import decision_record, signal_from_record
 from services.health.reporter import Snapshot
@@ -473,7 +473,11 @@ class Executor:
                 log.warning("executor: signal consumer: %s", error.str())
                 continue
             decided += self._decide_one(message, readiness)
-        self._producer.commit(next_offsets(batch), self._signals.consumer_group_metadata())
+        self._producer.commit(
+            next_offsets(batch),
+            self._signals.consumer_group_metadata(),
+            give_up_seconds=GIVE_UP_SECONDS,
+        )
         metrics.EVENTS_PROCESSED.labels(self._signal.topic, SERVICE).inc(len(batch))
         metrics.EXECUTOR_IN_FLIGHT.set(self.accounts.in_flight_count())
         return decided

@@ -65,12 +65,14 @@ def stop(pid: int, marker: str, grace_seconds: float = 20.0) -> None:
         kill(pid, marker)
 
 
-def kill(pid: int, marker: str) -> None:
-    """SIGKILL the process group at once (a crash, as the failover tests need it)."""
+def kill(pid: int, marker: str, *, wait: bool = True) -> None:
+    """SIGKILL the process group at once (a crash, as the failover tests need it); with
+    ``wait``, return once it is reaped."""
     if not is_running(pid, marker):
         return
     _signal_group(pid, signal.SIGKILL)
-    _wait_gone(pid, 10.0)
+    if wait:
+        _wait_gone(pid, 10.0)
 
 
 def _wait_gone(pid: int, seconds: float) -> bool:

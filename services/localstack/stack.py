@@ -141,12 +141,13 @@ class LocalStack:
             state.save(self.paths.state_file)
             return state.parts[name]
 
-    def kill(self, name: str) -> None:
-        """SIGKILL one part, as a crash would: no shutdown hook runs."""
+    def kill(self, name: str, *, wait: bool = True) -> None:
+        """SIGKILL one part, as a crash would: no shutdown hook runs. With ``wait``, return
+        once it is reaped (which a process we did not start waits for its reaper)."""
         state = self.state()
         recorded = state.parts.get(name)
         if recorded is not None:
-            process.kill(recorded.pid or 0, self.part(name, state).marker)
+            process.kill(recorded.pid or 0, self.part(name, state).marker, wait=wait)
 
     def stop(self, name: str) -> None:
         state = self.state()

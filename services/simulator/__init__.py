@@ -4,7 +4,7 @@ seeded trading signals, published to ``market.price`` and ``trade.signal``.
 :mod:`.walk` and :mod:`.signals` are pure; :mod:`.service` publishes them at a pace.
 """
 
-from services.simulator.signals import SignalDraft, SignalGenerator, SignalModel
+from services.simulator.signals import SignalDraft, SignalGenerator, SignalModel, SignalSource
 from services.simulator.walk import Gap, RandomWalk, parse_gap, start_prices
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "SignalDraft",
     "SignalGenerator",
     "SignalModel",
+    "SignalSource",
     "parse_gap",
     "start_prices",
 ]

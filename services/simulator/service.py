@@ -22,7 +22,7 @@ from schemas.envelope import envelope
 from schemas.ids import derived_id
 from services.bus.producer import EventProducer
 from services.simulator.exceptions import SimulatorConfigError
-from services.simulator.signals import SignalDraft, SignalGenerator
+from services.simulator.signals import SignalDraft, SignalSource
 from services.simulator.walk import RandomWalk
 
 LOG = logging.getLogger("hfos.simulator")
@@ -53,7 +53,7 @@ class MarketSimulator:
         producer: EventProducer,
         names: TopicNames,
         walk: RandomWalk,
-        signals: SignalGenerator,
+        signals: SignalSource,
         run_id: str,
         clock: Callable[[], float] = time.time,
     ) -> None:

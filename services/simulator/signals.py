@@ -13,6 +13,7 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from schemas.enums import SignalAction
 from schemas.ids import derived_id
@@ -31,6 +32,13 @@ class SignalDraft:
     confidence: float
     model_name: str
     model_version: str
+
+
+class SignalSource(Protocol):
+    """What the simulator asks for the signals of a tick: the seeded
+    :class:`SignalGenerator`, or a script (``hfos demo`` drives its scenarios with one)."""
+
+    def at(self, tick: int) -> list[SignalDraft]: ...
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,17 @@ class RandomWalk:
         self._gaps = tuple(gaps)
         self.tick = 0
 
+    def add_gap(self, gap: Gap) -> None:
+        """Script one more gap, for a tick still to come (a driver that decides a gap's
+        moment while the feed runs, as ``hfos demo`` does)."""
+        if gap.tick <= self.tick:
+            raise SimulatorConfigError("gap tick", gap.tick, f"a tick after {self.tick}")
+        if gap.symbol not in self._prices:
+            raise SimulatorConfigError(
+                "gap symbol", gap.symbol, f"one of {', '.join(self._prices)}"
+            )
+        self._gaps = (*self._gaps, gap)
+
     def step(self) -> dict[str, float]:
         """Advance one tick; every symbol's price at it, in the order they were given."""
         self.tick += 1

@@ -9,7 +9,8 @@ Kafka: when the broker itself is the failed part, entries wait in this process's
 
 The transactional id is one per deployment (its topic prefix): a second supervisor of the
 same deployment fences the first, whose next commit fails for good (``fenced``), so two
-supervisors never restart the same parts from two different states.
+supervisors never restart the same parts from two different states. A producer that fails
+for good otherwise is replaced by a new one under the same id.
 """
 
 from __future__ import annotations
@@ -33,6 +34,14 @@ from services.supervisor.exceptions import JournalFencedError
 
 log = logging.getLogger(__name__)
 
+FENCED = frozenset(
+    {KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.INVALID_PRODUCER_EPOCH}
+)
+"""Fatal errors that mean another producer took the transactional id: another supervisor
+of the deployment. Any other fatal error (INVALID_TXN_STATE after the broker was SIGKILLed
+mid-transaction and rolled it back, seen in hfos demo's scenario 5) ends only this
+producer: a new one registers the id again and the entries commit, instead of the
+supervisor stopping as if another had taken over."""
 RETRY_SECONDS = 0.5
 """Pause between two tries of a batch the broker did not take (it is away, or restarting):
 short beside a broker restart (~5-20 s here), long enough not to spin."""
@@ -69,15 +78,20 @@ class KafkaJournal:
         self._ess = contract(ESS_COMMAND, names)
         self._serde = serde
         self._id = transactional_id(names)
-        self._producer = TransactionalProducer(
-            client_config, serde, self._id, service="hfos-supervisor"
-        )
+        self._client_config = client_config
+        self._producer = self._new_producer()
+        self._renew = False
         self._queue: deque[Entry] = deque()
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._fenced: JournalFencedError | None = None
         self._committed = 0
         self._thread: threading.Thread | None = None
+
+    def _new_producer(self) -> TransactionalProducer:
+        return TransactionalProducer(
+            self._client_config, self._serde, self._id, service="hfos-supervisor"
+        )
 
     def init(self) -> None:
         """Register the transactional id: fences a predecessor and aborts its open batch,
@@ -156,6 +170,10 @@ class KafkaJournal:
         return False
 
     def _transaction(self, batch: list[Entry]) -> None:
+        if self._renew:
+            self._producer = self._new_producer()
+            self._producer.init()  # raises while the broker is away: tried again later
+            self._renew = False
         self._producer.begin()
         for entry in batch:
             for line in entry.lines:
@@ -172,9 +190,17 @@ class KafkaJournal:
         """After a failed transaction: abort what can be aborted and say whether to retry."""
         error = failure.args[0] if failure.args else None
         if isinstance(error, KafkaError) and error.fatal():
-            self._fenced = JournalFencedError(self._id, error.str())
-            log.error("supervisor journal: %s", self._fenced)
-            return False
+            if error.code() in FENCED:
+                self._fenced = JournalFencedError(self._id, error.str())
+                log.error("supervisor journal: %s", self._fenced)
+                return False
+            log.warning(
+                "supervisor journal: the producer failed for good (%s); a new one takes "
+                "the transactional id over",
+                error.str(),
+            )
+            self._renew = True
+            return True
         reason = error.str() if isinstance(error, KafkaError) else str(failure)
         log.warning("supervisor journal: batch not committed (%s); retrying", reason)
         try:

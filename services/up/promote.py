@@ -50,8 +50,10 @@ def ensure_promoted(
     producer: EventProducer,
     model: str,
     version: str,
+    directory: Path | None = None,
 ) -> Promoted:
-    """Build ``model`` ``version``, and promote it unless that very artifact serves."""
+    """Build ``model`` ``version`` (under ``directory``, default :func:`model_dir`), and
+    promote it unless that very artifact serves."""
     from services.models.build import BuildConfig, build  # noqa: PLC0415 - training is heavy
     from services.models.promote import (  # noqa: PLC0415
         PromotionRequest,
@@ -60,7 +62,7 @@ def ensure_promoted(
     )
     from services.models.view import read_view  # noqa: PLC0415
 
-    out = model_dir(names.prefix) / model / f"{version}.onnx"
+    out = (directory or model_dir(names.prefix)) / model / f"{version}.onnx"
     built = build(BuildConfig(model, version), out)
     uri = built.path.resolve().as_uri()
     view = read_view(kafka, serde, names)

@@ -28,11 +28,17 @@ from services.settings import load_settings
 class CrashingSink(TransactionalProducer):
     orders_topic = ""
 
-    def commit(self, offsets: Sequence[TopicPartition] | None, group_metadata: Any) -> None:
+    def commit(
+        self,
+        offsets: Sequence[TopicPartition] | None,
+        group_metadata: Any,
+        *,
+        give_up_seconds: float | None = None,
+    ) -> None:
         if offsets and any(tp.topic == self.orders_topic for tp in offsets):
             self._producer.flush(30)  # the fills are on the broker, in an open transaction
             os.kill(os.getpid(), signal.SIGKILL)
-        super().commit(offsets, group_metadata)
+        super().commit(offsets, group_metadata, give_up_seconds=give_up_seconds)
 
 
 def main(accounts: list[str]) -> None:
