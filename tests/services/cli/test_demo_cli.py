@@ -13,7 +13,7 @@ import pytest
 
 from services.testing import Servers
 
-pytestmark = [pytest.mark.stack, pytest.mark.localstack]
+pytestmark = [pytest.mark.stack, pytest.mark.localstack, pytest.mark.demo]
 
 DEMO_SECONDS = 900
 """All seven take 4-6 minutes on the project's 2-core machine (README); 15 minutes is a
