@@ -18,6 +18,11 @@ Batches are now bounded (``streams.app``: ``broker_max_poll_records``) and fair:
 partition holding records gives an equal share of every batch, the control topics'
 (:attr:`~streams.app.HfosApp.urgent_topics`: ESS and policy commands, policy versions)
 first — so no partition waits more than one batch for its turn.
+
+Faust's delivery loop is replaced (:meth:`_Consumer._drain_messages`): a fetched batch
+goes to the agents in one task instead of one record per turn of the event loop, and no
+record is lost between Faust's seek to the committed offsets and its clearing of the
+agents' queues during a rebalance.
 """
 
 from __future__ import annotations
