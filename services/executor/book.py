@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from schemas.enums import EssState, EssTrigger, PositionSide
+from schemas.enums import EssState, EssTrigger, OrderSide, PositionSide
 from streams.ess import Scope, ScopeState, scopes_for_order
 from streams.ess.state import effective_state
 from streams.policy.owner import PolicyState
@@ -121,6 +121,8 @@ class InFlight:
 
     symbol: str
     notional: float
+    quantity: float
+    """Signed: a SELL < 0."""
     at: int
 
 
@@ -138,7 +140,10 @@ class AccountBook:
     it — or ``IN_FLIGHT_TTL_MS`` passes. Without this a burst of signals for
     new symbols, decided before the first fill, would pass MAX_OPEN_POSITIONS and
     LEVERAGE_CAP together. Reduce-only orders never count: a reduction not yet filled frees
-    no room.
+    no room. A CLOSE decided before an open's fill is seen closes what the open will hold
+    (the venue executes an account's orders in order): a strategy that closes the moment
+    its fill reaches it must not be refused NO_POSITION_TO_CLOSE because the executor read
+    that fill a few milliseconds later.
     """
 
     positions: dict[str, dict[str, Position]] = field(default_factory=dict)
@@ -194,21 +199,34 @@ class AccountBook:
             self.last_order_at[key] = max(at, self.last_order_at.get(key, at))
             order_id = str(record["order_id"])
             if not record["reduce_only"] and order_id not in self.answered:
-                order = InFlight(key[1], float(record["notional"]), at)
+                quantity = float(record["quantity"])
+                signed = -quantity if record["side"] == OrderSide.SELL else quantity
+                order = InFlight(key[1], float(record["notional"]), signed, at)
                 self.in_flight.setdefault(key[0], {})[order_id] = order
 
     def in_flight_for(self, account_id: str, now: int) -> dict[str, float]:
         """Notional in flight per symbol of ``account_id`` (its orders older than the TTL
         at ``now`` are dropped first)."""
-        orders = self.in_flight.get(account_id)
-        if not orders:
-            return {}
-        for order_id in [k for k, v in orders.items() if now - v.at > IN_FLIGHT_TTL_MS]:
-            del orders[order_id]
         pending: dict[str, float] = {}
-        for order in orders.values():
+        for order in self._live(account_id, now):
             pending[order.symbol] = pending.get(order.symbol, 0.0) + order.notional
         return pending
+
+    def in_flight_quantities(self, account_id: str, now: int) -> dict[str, float]:
+        """Signed quantity in flight per symbol of ``account_id``: what its positions will
+        be, on top of the last snapshot, once the venue has executed them."""
+        pending: dict[str, float] = {}
+        for order in self._live(account_id, now):
+            pending[order.symbol] = pending.get(order.symbol, 0.0) + order.quantity
+        return pending
+
+    def _live(self, account_id: str, now: int) -> list[InFlight]:
+        orders = self.in_flight.get(account_id)
+        if not orders:
+            return []
+        for order_id in [k for k, v in orders.items() if now - v.at > IN_FLIGHT_TTL_MS]:
+            del orders[order_id]
+        return list(orders.values())
 
     def in_flight_count(self) -> int:
         return sum(len(orders) for orders in self.in_flight.values())
@@ -267,4 +285,5 @@ def context_for(
         known_models=control.models,
         open_notional=accounts.open_notional(signal.account_id),
         in_flight=accounts.in_flight_for(signal.account_id, now),
+        in_flight_quantity=accounts.in_flight_quantities(signal.account_id, now),
     )

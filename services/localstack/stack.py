@@ -2,19 +2,22 @@
 
 ``up`` is idempotent: a part whose process is alive and answers is left alone, a dead one
 is started again on the ports it had (clients keep their addresses), a missing one gets
-free loopback ports. The parts start in parallel and each is waited for by a real client
+free loopback ports outside the kernel's ephemeral range (:func:`server_ports`). The parts
+start in parallel and each is waited for by a real client
 call; a part that exits or does not answer in time is named, with the tail of its log.
 """
 
 from __future__ import annotations
 
 import fcntl
+import random
 import shutil
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 from services.localstack import process
 from services.localstack.exceptions import StackError
@@ -56,7 +59,7 @@ class LocalStack:
         if recorded and len(recorded.ports) == kind.port_count:
             ports = recorded.ports
         else:
-            ports = _free_ports(kind.port_count)
+            ports = server_ports(kind.port_count)
         return kind(self.paths.part_dir(name), self.paths.cache, ports)
 
     def status(self, timeout: float = 2.0) -> list[PartStatus]:
@@ -197,15 +200,44 @@ class LocalStack:
         )
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
+EPHEMERAL_RANGE_FILE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+SERVER_PORTS = range(20_000, 32_768)
+"""Where the servers' ports are drawn from: below Linux's default ephemeral range
+(32768-60999), from which the kernel picks the local port of every outgoing connection."""
+
+
+def server_ports(count: int, ephemeral: range | None = None) -> list[int]:
+    """``count`` free loopback ports outside the ephemeral range.
+
+    A port the kernel handed out (``bind(0)``) lies in the ephemeral range, and while its
+    server is down -- scenario 5 kills Redis for 60 s -- every client retrying it connects
+    from a fresh ephemeral port: one of them is eventually given the server's own port and
+    TCP connects to itself (simultaneous open), and any other outgoing connection may take
+    it too. Either holds the port, and the server cannot start again on the address its
+    clients know ("port is taken by another process"). Outside that range neither can
+    happen.
+    """
+    ephemeral = ephemeral if ephemeral is not None else _ephemeral_range()
+    pool = [p for p in SERVER_PORTS if p not in ephemeral and p not in _HANDED_OUT]
+    chosen: list[int] = []
+    for port in random.sample(pool, len(pool)):
+        if _port_free(port):
+            chosen.append(port)
+            if len(chosen) == count:
+                _HANDED_OUT.update(chosen)  # parts start in parallel, before any binds
+                return chosen
+    raise StackError("stack", f"no {count} free ports in {SERVER_PORTS}", "")
+
+
+_HANDED_OUT: set[int] = set()
+
+
+def _ephemeral_range() -> range:
     try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+        low, high = map(int, EPHEMERAL_RANGE_FILE.read_text().split())
+    except (OSError, ValueError):
+        low, high = 32_768, 60_999
+    return range(low, high + 1)
 
 
 def _wait_port_free(port: int, seconds: float) -> bool:

@@ -18,9 +18,11 @@ BUY / SELL
   if filled.
 
 CLOSE (an exit: never blocked by the control plane, SPEC §0 and §9 scenario 6)
-  1. STATE_NOT_READY (positions unknown)  2. NO_POSITION_TO_CLOSE  3. NO_MARKET_PRICE
-  then accepted as a reduce-only order for the whole position, whatever the ESS state,
-  heartbeat, policy (the order then records none) or model version.
+  1. STATE_NOT_READY (positions unknown)  2. NO_POSITION_TO_CLOSE (nothing held and
+  nothing in flight)  3. NO_MARKET_PRICE
+  then accepted as a reduce-only order for the whole position, orders in flight included
+  (the venue executes them first and clips a reduce-only order to what is held), whatever
+  the ESS state, heartbeat, policy (the order then records none) or model version.
 
 Size rule: with no size in the signal, notional = min(equity x position fraction,
 position_size_cap), where position fraction = min(preset size, max_risk_per_trade); it is
@@ -238,7 +240,8 @@ _RISK_GATES: tuple[Gate, ...] = (
 
 
 def _close(signal: Signal, context: DecisionContext, order_id: str) -> Decision:
-    position = context.positions.get(signal.symbol, 0.0)
+    held = context.positions.get(signal.symbol, 0.0)
+    position = held + context.in_flight_quantity.get(signal.symbol, 0.0)
     price = _price(context)
     if not context.ready:
         return Reject(order_id, DenyReason.STATE_NOT_READY, "positions not read to the end")

@@ -43,7 +43,8 @@ class DecisionContext:
     quantities (short < 0); ``last_order_at`` is keyed by (account, symbol);
     ``open_notional`` is the account's gross open notional; ``in_flight`` is the notional
     per symbol of accepted orders that open or increase a position and are not yet filled
-    (they count toward the open positions and the gross notional); ``known_models`` maps a
+    (they count toward the open positions and the gross notional), ``in_flight_quantity``
+    their signed quantity per symbol (a CLOSE closes them too); ``known_models`` maps a
     model name to the versions the executor has loaded.
     """
 
@@ -61,6 +62,7 @@ class DecisionContext:
     known_models: Mapping[str, Set[str]] = field(default_factory=dict)
     open_notional: float = 0.0
     in_flight: Mapping[str, float] = field(default_factory=dict)
+    in_flight_quantity: Mapping[str, float] = field(default_factory=dict)
     min_notional: float = MIN_NOTIONAL
 
 

@@ -61,13 +61,17 @@ def _position(side: str, quantity: float, cause: str | None = None) -> dict[str,
     return _snapshot(1, ("BTC", side, quantity), order_id=cause)
 
 
-def _accepted(order_id: str, symbol: str, at: int, reduce_only: bool = False) -> dict[str, Any]:
+def _accepted(
+    order_id: str, symbol: str, at: int, reduce_only: bool = False, side: str = "BUY"
+) -> dict[str, Any]:
     return {
         "envelope": {"event_time": at},
         "signal_id": f"signal-{order_id}",
         "order_id": order_id,
         "account_id": "a1",
         "symbol": symbol,
+        "side": side,
+        "quantity": 1.5,
         "notional": 150.0,
         "reduce_only": reduce_only,
     }
@@ -173,6 +177,38 @@ def test_in_flight_when_order_accepted_then_counted_until_its_fill_is_seen() -> 
 
     accounts.apply_account_update(_position("LONG", 1.5, cause="o1"))
     assert accounts.in_flight_for("a1", now=2_000) == {"ETH": 150.0}
+
+
+def test_in_flight_when_orders_accepted_then_their_signed_quantities_are_pending() -> None:
+    accounts = AccountBook()
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    accounts.apply_decision(_accepted("o2", "BTC", at=1_000), accepted=True)
+    accounts.apply_decision(_accepted("o3", "ETH", at=1_000, side="SELL"), accepted=True)
+    assert accounts.in_flight_quantities("a1", now=2_000) == {"BTC": 3.0, "ETH": -1.5}
+
+    accounts.apply_account_update(_position("LONG", 1.5, cause="o1"))
+    assert accounts.in_flight_quantities("a1", now=2_000) == {"BTC": 1.5, "ETH": -1.5}
+
+
+def test_close_when_decided_before_the_executor_reads_the_open_fill_then_closes_it() -> None:
+    """The demo's scenario 2 failed on this: the strategy saw its BUY filled and sent a
+    CLOSE at once; the executor had not read that fill yet and refused the close
+    NO_POSITION_TO_CLOSE, leaving the position open."""
+    accounts = AccountBook()
+    accounts.apply_account_update(_snapshot(1))
+    accounts.apply_decision(_accepted("o1", "BTC", at=1_000), accepted=True)
+    control = ControlState()
+    control.prices["BTC"] = 100.0
+    signal = signal_from_record(_signal(action="CLOSE", symbol="BTC"))
+    context = context_for(
+        signal, control, accounts, Readiness(ready=True, heartbeat_bound_ms=5_000), now=1_010
+    )
+
+    decision = decide(signal, context)
+
+    assert isinstance(decision, Accept)
+    assert (decision.order.side, decision.order.quantity) == ("SELL", 1.5)
+    assert decision.order.reduce_only
 
 
 def test_in_flight_when_fill_replayed_before_its_order_then_order_not_counted() -> None:
