@@ -22,8 +22,9 @@ from schemas.catalogue import dlq_name
 from schemas.recordkey import check_key, decode_key
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from schemas.values import rule_problems
+from services.bus.clients import LONG_LIVED
 from services.bus.exceptions import BusError
-from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
+from services.bus.producer import EventProducer
 from streams import metrics
 
 
@@ -104,7 +105,7 @@ class EventConsumer:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
                 "partition.assignment.strategy": "cooperative-sticky",
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         self._consumer.subscribe(list(self._contracts), on_revoke=self._on_revoke)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
-from services.bus.logs import LIBRDKAFKA_LOG
+from services.bus.clients import LONG_LIVED
 
 OnRecord = Callable[[str, bytes | None], None]
 _METADATA_SECONDS = 5.0
@@ -42,7 +42,7 @@ class Follower:
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 "fetch.wait.max.ms": 10,
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)

@@ -20,6 +20,7 @@ from confluent_kafka import KafkaError, Message, Producer
 
 from schemas.partitioner import LIBRDKAFKA_PARTITIONER
 from schemas.serde import AvroSerde, Contract
+from services.bus.clients import LONG_LIVED
 from services.bus.exceptions import DeliveryError, ProducerBufferFullError, UndeliveredOnCloseError
 from services.bus.logs import (
     LIBRDKAFKA_LOG as LIBRDKAFKA_LOG,  # noqa: PLC0414 - re-exported from its old home
@@ -62,8 +63,9 @@ class EventProducer:
             # account's records of every topic meet on one partition number.
             "partitioner": LIBRDKAFKA_PARTITIONER,
             # librdkafka's own log lines (connection refused while a broker restarts, …)
-            # go through Python logging instead of straight to stderr.
-            "logger": LIBRDKAFKA_LOG,
+            # go through Python logging instead of straight to stderr; and the learned
+            # brokers are kept through a restart of them all (services/bus/clients.py).
+            **LONG_LIVED,
             **(extra_config or {}),
         }
         self._producer = Producer(config)

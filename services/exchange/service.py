@@ -32,6 +32,7 @@ from schemas.catalogue import MARKET_PRICE, ORDER_FAILED, ORDER_REQUESTED, Topic
 from schemas.contracts import contract
 from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde, SerdeError
+from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
@@ -120,7 +121,7 @@ class PaperExchange:
                 "isolation.level": "read_committed",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         self._consumer.subscribe(list(self._inputs))

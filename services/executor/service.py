@@ -59,6 +59,7 @@ from schemas.catalogue import (
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
+from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
 from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
 from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
@@ -155,7 +156,7 @@ class Executor:
             "enable.auto.commit": False,
             "isolation.level": "read_committed",
             "fetch.wait.max.ms": 10,
-            "logger": LIBRDKAFKA_LOG,
+            **LONG_LIVED,
         }
         self._signals = Consumer(
             {

@@ -58,8 +58,9 @@ from schemas.enums import EssCommandKind, EssTrigger, SignalAction
 from schemas.envelope import envelope
 from schemas.ids import derived_id
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
+from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
-from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
+from services.bus.producer import EventProducer
 from services.health.reporter import Snapshot
 from services.models.artifact import Artifact
 from services.models.consumer import ModelConsumer, Served, serves_only
@@ -149,7 +150,7 @@ class PositionMonitor:
                 "enable.partition.eof": True,
                 "isolation.level": "read_committed",
                 "fetch.wait.max.ms": 10,
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         self._rebuilding: set[tuple[str, int]] = set()
