@@ -142,9 +142,25 @@ def _created_or_check(admin: AdminClient, spec: TopicSpec, future: Future[None])
         # the topic exists, so check it like any other existing topic.
         if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
             raise
-        described = admin.list_topics(spec.name, timeout=_TIMEOUT).topics[spec.name]
-        return _check(admin, spec, len(described.partitions))
+        # The winner's topic exists at the controller; this broker may not show it yet,
+        # and describing it then fails with UNKNOWN_TOPIC_OR_PART (two workers starting
+        # together, each provisioning the changelogs: the second one exited).
+        return _check(admin, spec, _visible_partitions(admin, spec.name))
     return TopicReport(spec.name, Outcome.CREATED)
+
+
+def _visible_partitions(admin: AdminClient, topic: str, timeout: float = _TIMEOUT) -> int:
+    """The partition count of ``topic`` once the broker shows it with every partition led
+    (whatever the count: a mismatch is reported by the caller, not waited for)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        meta = admin.list_topics(topic, timeout=_TIMEOUT).topics.get(topic)
+        partitions = {} if meta is None or meta.error is not None else meta.partitions
+        if partitions and _led(partitions, len(partitions)):
+            return len(partitions)
+        if time.monotonic() > deadline:
+            raise BusError(f"topic {topic} not visible after {timeout:.0f} s")
+        time.sleep(0.05)
 
 
 def _check(admin: AdminClient, spec: TopicSpec, partitions: int) -> TopicReport:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from dataclasses import replace
@@ -9,7 +10,7 @@ from dataclasses import replace
 import pytest
 from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
 
-from schemas.catalogue import ALL_TOPICS, POLICY_UPDATED, POSITION_UPDATED, TopicNames
+from schemas.catalogue import ALL_TOPICS, POLICY_UPDATED, POSITION_UPDATED, TopicNames, TopicSpec
 from services.bus.topics import Outcome, provision
 from services.testing import Servers
 
@@ -65,3 +66,37 @@ def test_provision_when_control_topic_created_then_it_is_compacted(stack: Server
     resource = ConfigResource(ConfigResource.Type.TOPIC, spec.name)
     configs = admin.describe_configs([resource])[resource].result(timeout=30)
     assert configs["cleanup.policy"].value == "compact"
+
+
+ROUNDS = 2
+"""Each round races three provisioners over a whole catalogue."""
+
+
+def test_provision_when_two_processes_create_the_same_topics_at_once_then_both_succeed(
+    stack: Servers,
+) -> None:
+    """Two workers starting together both provision the tables' changelogs. The loser of
+    each creation race got TOPIC_ALREADY_EXISTS, then described a topic its broker did not
+    show yet: UNKNOWN_TOPIC_OR_PART, and the worker exited (a 2-worker scale-out run lost
+    its second worker this way)."""
+    failures: list[BaseException] = []
+    reports: list[list[Outcome]] = []
+
+    def provision_all(specs: list[TopicSpec]) -> None:
+        try:
+            found = provision(AdminClient({"bootstrap.servers": stack.kafka}), specs)
+            reports.append([report.outcome for report in found])
+        except Exception as error:  # noqa: BLE001 - collected and asserted below
+            failures.append(error)
+
+    for _ in range(ROUNDS):
+        specs = list(TopicNames(f"r{uuid.uuid4().hex[:8]}.").specs())
+        racers = [threading.Thread(target=provision_all, args=(specs,)) for _ in range(3)]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join(120)
+
+    assert failures == []
+    assert len(reports) == 3 * ROUNDS
+    assert all(Outcome.MISMATCHED not in outcomes for outcomes in reports)
