@@ -5,16 +5,21 @@
 - Redis: Debian's ``redis-server`` package, installed with apt when it is missing.
 
 Each step is skipped when its result is already in the cache, so warm starts do no I/O
-beyond a few ``stat`` calls.
+beyond a few ``stat`` calls. Each runs under a file lock: two stacks started at once on a
+fresh machine (the test command starts two) install once, not twice into one directory.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shutil
 import subprocess
 import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -58,6 +63,14 @@ def ensure_kafka_libs(cache_dir: Path) -> Path:
     marker = target / ".complete"
     if marker.exists():
         return target
+    with _installing(cache_dir, target.name):
+        if not marker.exists():
+            _maven_kafka_libs(target)
+            marker.touch()
+    return target
+
+
+def _maven_kafka_libs(target: Path) -> None:
     _run_maven(
         "kafka",
         [
@@ -68,8 +81,6 @@ def ensure_kafka_libs(cache_dir: Path) -> Path:
             f"-DoutputDirectory={target}",
         ],
     )
-    marker.touch()
-    return target
 
 
 def ensure_apicurio(cache_dir: Path) -> tuple[ApicurioRelease, Path, Path]:
@@ -87,6 +98,14 @@ def _unpack_apicurio(cache_dir: Path, version: str) -> Path:
     marker = home / ".complete"
     if marker.exists():
         return home
+    with _installing(cache_dir, home.name):
+        if not marker.exists():
+            _download_apicurio(cache_dir, version, home)
+            marker.touch()
+    return home
+
+
+def _download_apicurio(cache_dir: Path, version: str, home: Path) -> None:
     downloads = cache_dir / "downloads"
     artifact = f"io.apicurio:apicurio-registry-app:{version}:tar.gz:all"
     _run_maven(
@@ -96,8 +115,6 @@ def _unpack_apicurio(cache_dir: Path, version: str) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     with tarfile.open(archive) as tar:
         tar.extractall(home, filter="data")
-    marker.touch()
-    return home
 
 
 def ensure_redis() -> Path:
@@ -107,14 +124,32 @@ def ensure_redis() -> Path:
         return Path(found)
     if shutil.which("apt-get") is None:
         raise InstallError("redis", "redis-server is not installed and apt-get is unavailable")
-    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            raise InstallError("redis", f"`{' '.join(argv)}` failed", done.stderr[-2000:])
+    with _installing(Path(tempfile.gettempdir()), "hfos-redis-server"):
+        if shutil.which("redis-server") is None:
+            _apt_install_redis()
     found = shutil.which("redis-server")
     if not found:
         raise InstallError("redis", "apt-get installed redis-server but it is not on PATH")
     return Path(found)
+
+
+def _apt_install_redis() -> None:
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "redis-server"]):
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise InstallError("redis", f"`{' '.join(argv)}` failed", done.stderr[-2000:])
+
+
+@contextmanager
+def _installing(directory: Path, what: str) -> Iterator[None]:
+    """Hold ``directory/.what.lock``: one process installs ``what`` at a time."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with (directory / f".{what}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run_maven(part: str, args: list[str]) -> None:
