@@ -68,8 +68,8 @@ def _panel(ax: Axes, data: PlotData, name: str, zero: int) -> None:
             ax.step(xs, shifted, where="post", label=series.label, linewidth=2)
         elif name in _SCATTER_PANELS:
             ax.plot(xs, shifted, marker="o", linestyle="none", markersize=4, label=series.label)
-        else:
-            ax.plot(xs, ys, label=series.label, linewidth=1.4)
+        else:  # a value read from an event holds until the next one: steps, not slopes
+            ax.step(xs, ys, where="post", label=series.label, linewidth=1.4)
     for label, value in data.limits.get(name, ()):
         ax.axhline(value, color="red" if "max" in label else "orange", linestyle="--", linewidth=1)
         ax.annotate(

@@ -22,7 +22,7 @@ from confluent_kafka import OFFSET_END, Consumer, KafkaException, TopicPartition
 from schemas.catalogue import MARKET_PRICE, SYSTEM_HEARTBEAT, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.clients import LONG_LIVED
 from services.supervisor.exceptions import MissingTopicError
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class ServiceSignals:
                 "group.id": f"hfos-supervisor-signals-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
                 "fetch.wait.max.ms": 50,
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         self._consumer.assign(self._positions(self.started_at - lookback_ms))

@@ -28,7 +28,7 @@ from schemas.catalogue import (
 )
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, Contract, SerdeError
-from services.bus.producer import LIBRDKAFKA_LOG
+from services.bus.clients import LONG_LIVED
 from services.up.tally import Tally
 
 _SESSION_TOPICS = (
@@ -57,7 +57,7 @@ class SessionWatch:
                 "group.id": f"hfos-up-watch-{uuid.uuid4().hex}",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
-                "logger": LIBRDKAFKA_LOG,
+                **LONG_LIVED,
             }
         )
         ess = names.name(ESS_STATE)
