@@ -33,6 +33,8 @@ GIVE_UP_SECONDS = TRANSACTION_TIMEOUT_MS / 1000
 """How long a restartable service retries one commit: the broker's transaction timeout,
 after which the broker rolls the transaction back (within its 10 s check) and no retry
 can commit it. Giving up earlier loses nothing either: the next process fences this one."""
+_RETRY_PAUSE_S = 0.1
+"""Between two tries of a retriable failure: librdkafka answers some at once."""
 WATCHDOG_MARGIN_S = 5.0
 """How long past ``give_up_seconds`` a commit may still be inside librdkafka before the
 watchdog ends the process: a retry that raises in that time ends it more gently."""
@@ -90,7 +92,8 @@ class TransactionalProducer(EventProducer):
         """Commit the sends since :meth:`begin`, with ``offsets`` (the next offset to read
         per input partition, :func:`next_offsets`) of the group ``group_metadata`` names.
 
-        A retriable failure (the coordinator moved) is retried -- for ever, or until
+        A retriable failure of either step (the coordinator moved, or is still loading after
+        a broker restart) is retried -- for ever, or until
         ``give_up_seconds`` have passed, then :class:`TransactionStuckError` is raised.
         Any other failure is raised: the caller aborts (``txn_requires_abort``) or ends the
         process, and the batch's inputs, not committed either, are decided again under the
@@ -125,12 +128,33 @@ class TransactionalProducer(EventProducer):
         group_metadata: Any,
         give_up_seconds: float | None,
     ) -> None:
-        if offsets:
-            self._producer.send_offsets_to_transaction(list(offsets), group_metadata, _TIMEOUT_S)
         started = time.monotonic()
+        if offsets:
+            # Retried like the commit: "Not coordinator" while a restarted broker loads its
+            # coordinators is retriable, and ending the process on it (as before) put a new
+            # executor in front of a broker still loading, seconds after its restart.
+            batch = list(offsets)
+            self._retrying(
+                "sending the offsets",
+                lambda: self._producer.send_offsets_to_transaction(
+                    batch, group_metadata, _TIMEOUT_S
+                ),
+                started,
+                give_up_seconds,
+            )
+        self._retrying(
+            "transaction commit",
+            lambda: self._producer.commit_transaction(_TIMEOUT_S),
+            started,
+            give_up_seconds,
+        )
+
+    def _retrying(
+        self, what: str, call: Callable[[], None], started: float, give_up_seconds: float | None
+    ) -> None:
         while True:
             try:
-                self._producer.commit_transaction(_TIMEOUT_S)
+                call()
             except KafkaException as error:
                 problem = error.args[0]
                 if not problem.retriable():
@@ -138,7 +162,8 @@ class TransactionalProducer(EventProducer):
                 waited = time.monotonic() - started
                 if give_up_seconds is not None and waited >= give_up_seconds:
                     raise TransactionStuckError(self._transactional_id, waited) from error
-                log.warning("transaction commit: %s; retrying", problem.str())
+                log.warning("%s: %s; retrying", what, problem.str())
+                time.sleep(_RETRY_PAUSE_S)
                 continue
             return
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicPartition
 
 from services.bus import transactions
 from services.bus.exceptions import TransactionStuckError
@@ -22,11 +22,16 @@ _TIMED_OUT = KafkaException(KafkaError(KafkaError._TIMED_OUT, "timed out", retri
 class _Commits:
     """commit_transaction fails with each of ``failures`` in turn, then succeeds."""
 
-    def __init__(self, *failures: KafkaException) -> None:
+    def __init__(self, *failures: KafkaException, offsets: tuple[KafkaException, ...] = ()) -> None:
         self.failures = list(failures)
+        self.offset_failures = list(offsets)
         self.calls = 0
+        self.offset_calls = 0
 
-    def send_offsets_to_transaction(self, *_args: Any) -> None: ...
+    def send_offsets_to_transaction(self, *_args: Any) -> None:
+        self.offset_calls += 1
+        if self.offset_failures:
+            raise self.offset_failures.pop(0)
 
     def commit_transaction(self, _timeout: float) -> None:
         self.calls += 1
@@ -51,6 +56,19 @@ def test_commit_when_retriable_failures_then_retried_until_committed() -> None:
     _producer(commits).commit(None, None)
 
     assert commits.calls == 3  # two failures, then the commit
+
+
+def test_commit_when_sending_offsets_meets_not_coordinator_then_retried_then_committed() -> None:
+    """A restarted broker answers "Not coordinator" while it loads its coordinators: the
+    executor used to end on it, seconds after the broker came back."""
+    loading = KafkaException(
+        KafkaError(KafkaError.NOT_COORDINATOR, "Not coordinator", retriable=True)
+    )
+    commits = _Commits(offsets=(loading, loading))
+
+    _producer(commits).commit([TopicPartition("t", 0, 5)], None, give_up_seconds=60)
+
+    assert (commits.offset_calls, commits.calls) == (3, 1)
 
 
 def test_commit_when_retriable_past_give_up_then_stuck_error_names_the_transaction() -> None:
