@@ -76,14 +76,35 @@ def kill(pid: int, marker: str, *, wait: bool = True) -> None:
 
 
 def _wait_gone(pid: int, seconds: float) -> bool:
-    """Wait until the process is reaped. A zombie group leader is not enough: its other
-    threads may still hold the listening sockets, so a restart would find the port taken."""
+    """Wait until the process is dead: reaped, or a zombie none of whose threads still
+    runs. A zombie group leader alone is not enough -- its other threads may still hold
+    the listening sockets, so a restart would find the port taken -- but a process we did
+    not start is reaped by whoever adopted it, when it gets round to it: this machine's
+    init reaps orphans every ~1.5 s, and meanwhile a supervisor restarted Redis on the
+    port a test was about to hold (the supervisor's Redis test failed so, 1 run in 2)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if exited(pid):
+        if exited(pid) or _dead(pid):
             return True
         time.sleep(0.05)
     return False
+
+
+def _dead(pid: int) -> bool:
+    """Every thread of ``pid`` has exited (its resources, sockets included, are released;
+    only the exit status waits to be collected)."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return True
+    for task in tasks:
+        try:
+            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in ("Z", "X"):
+            return False
+    return True
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
