@@ -23,6 +23,7 @@ from schemas.catalogue import MARKET_PRICE, SYSTEM_HEARTBEAT, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.clients import LONG_LIVED
+from services.bus.inspect import offsets_for_times, watermarks
 from services.supervisor.exceptions import MissingTopicError
 
 log = logging.getLogger(__name__)
@@ -83,14 +84,14 @@ class ServiceSignals:
             if topic not in topics:
                 raise MissingTopicError(topic)
         wanted = [TopicPartition(beats, p, since_ms) for p in sorted(topics[beats].partitions)]
+        # Both wait out a leader that does not serve yet: the supervisor may start a
+        # moment after its topics were created (NOT_LEADER ended it so in one suite run).
         found = [
             tp if tp.offset >= 0 else TopicPartition(tp.topic, tp.partition, OFFSET_END)
-            for tp in self._consumer.offsets_for_times(wanted, 30)
+            for tp in offsets_for_times(self._consumer, wanted, 30)
         ]
         for partition in sorted(topics[prices].partitions):
-            low, high = self._consumer.get_watermark_offsets(
-                TopicPartition(prices, partition), timeout=30
-            )
+            low, high = watermarks(self._consumer, TopicPartition(prices, partition), 30)
             found.append(TopicPartition(prices, partition, max(low, high - 1)))
         return found
 
