@@ -185,7 +185,8 @@ def assignments(draw: st.DrawFn) -> tuple[str, str | None]:
         return f"{name}={draw(st.sampled_from(bad + EVERYWHERE_INVALID))}", name
     if choice == 1:
         unknown = draw(st.one_of(st.sampled_from(["colour", "max_levrage"]), invalid_names))
-        return f"{unknown}=1", "unknown field"
+        # "=1" names no field at all: refused as not an assignment (drawn once in CI).
+        return f"{unknown}=1", "unknown field" if unknown else "not an assignment"
     return name, name  # no '='
 
 
