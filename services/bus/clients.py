@@ -6,8 +6,8 @@ learned brokers. With one broker -- the local stack, or any cluster whose broker
 restart -- a SIGKILL of the broker is exactly that. The decommissioned broker's handle can
 stay cached as a coordinator: ``send_offsets_to_transaction`` then waits on it for ever,
 past its own timeout, after the broker is back (librdkafka issue 5511, fix not released
-in 2.16). Seen as the executor deciding nothing for 65 s after every such restart, until
-its commit watchdog ended it; reproduced 3 runs in 3 with a bare consume-produce
+in 2.16). Seen as the executor deciding nothing for ~70 s after such a restart (2 demo runs in 3),
+until its commit watchdog ended it; reproduced 3 runs in 3 with a bare consume-produce
 transaction loop, and 0 in 3 with this setting, which keeps the learned brokers and
 reconnects to them as librdkafka did before 2.10
 (``tests/services/bus/test_outage.py``). The bootstrap list is still used to start.

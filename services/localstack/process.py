@@ -40,7 +40,7 @@ def is_running(pid: int | None, marker: str) -> bool:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return False
-    zombie = stat.rsplit(")", 1)[-1].split()[0] == "Z"
+    zombie = _state(stat) == "Z"
     return not zombie and marker.encode() in cmdline
 
 
@@ -80,8 +80,9 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     runs. A zombie group leader alone is not enough -- its other threads may still hold
     the listening sockets, so a restart would find the port taken -- but a process we did
     not start is reaped by whoever adopted it, when it gets round to it: this machine's
-    init reaps orphans every ~1.5 s, and meanwhile a supervisor restarted Redis on the
-    port a test was about to hold (the supervisor's Redis test failed so, 1 run in 2)."""
+    init reaps orphans every ~1.5 s (measured), and in that window a supervisor under test
+    can start Redis again on the port the test is about to hold -- the likely cause of the
+    supervisor's Redis test failing "Address already in use" once (inferred, not traced)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if exited(pid) or _dead(pid):
@@ -99,12 +100,18 @@ def _dead(pid: int) -> bool:
         return True
     for task in tasks:
         try:
-            state = (task / "stat").read_text().rsplit(")", 1)[-1].split()[0]
+            state = _state((task / "stat").read_text())
         except (OSError, IndexError):
             continue
         if state not in ("Z", "X"):
             return False
     return True
+
+
+def _state(stat: str) -> str:
+    """The state letter of a ``/proc/<pid>/stat`` line (the field after the name, which
+    may hold spaces and parentheses itself)."""
+    return stat.rsplit(")", 1)[-1].split()[0]
 
 
 def _signal_group(pid: int, sig: signal.Signals) -> None:
