@@ -61,3 +61,39 @@ class TransactionStuckError(BusError):
         )
         self.transactional_id = transactional_id
         self.waited_seconds = waited_seconds
+
+
+class EndNotReachedError(BusError):
+    """A ``read_committed`` read did not reach the log end its partitions had when it
+    began: a transaction open there has not ended (a writer mid-commit, or one that died
+    mid-transaction, which the broker aborts after its transaction timeout, 60 s)."""
+
+    def __init__(self, behind: dict[tuple[str, int], tuple[int, int]], seconds: float) -> None:
+        where = ", ".join(
+            f"{topic}[{partition}] at {at} of {end}"
+            for (topic, partition), (at, end) in sorted(behind.items())
+        )
+        super().__init__(
+            f"not read to the end within {seconds:g} s: {where} - a transaction is still "
+            "open there; try again once it has ended (the broker aborts one after 60 s)"
+        )
+        self.behind = behind
+        self.seconds = seconds
+
+
+class ReadFailedError(BusError):
+    """The consumer reported an error while reading ``topic`` (missing, not authorised,
+    broker away past its retries)."""
+
+    def __init__(self, topic: str, problem: str) -> None:
+        super().__init__(f"reading {topic}: {problem}")
+        self.topic = topic
+        self.problem = problem
+
+
+class TopicMissingError(BusError):
+    """A topic to be read does not exist on the broker."""
+
+    def __init__(self, topic: str) -> None:
+        super().__init__(f"{topic} is missing: provision it (hfos topics create)")
+        self.topic = topic

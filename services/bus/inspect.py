@@ -12,6 +12,7 @@ from typing import Any
 from confluent_kafka import (
     Consumer,
     ConsumerGroupTopicPartitions,
+    IsolationLevel,
     KafkaError,
     KafkaException,
     Message,
@@ -86,7 +87,7 @@ def topic_offsets(admin: AdminClient, names: list[str]) -> dict[str, TopicOffset
     ends = ((OffsetSpec.earliest(), "low"), (OffsetSpec.latest(), "high"))  # type: ignore[no-untyped-call]
     for spec, target in ends:
         if partitions:
-            for tp, offset in _list_offsets(admin, partitions, spec).items():
+            for tp, offset in list_offsets(admin, partitions, spec).items():
                 getattr(result[tp.topic], target)[tp.partition] = offset
     _add_lag(admin, result)
     return result
@@ -136,11 +137,19 @@ def offsets_for_times(
             time.sleep(0.1)
 
 
-def _list_offsets(
-    admin: AdminClient, partitions: list[TopicPartition], spec: OffsetSpec, attempts: int = 50
+def list_offsets(
+    admin: AdminClient,
+    partitions: list[TopicPartition],
+    spec: OffsetSpec,
+    attempts: int = 50,
+    isolation: IsolationLevel = IsolationLevel.READ_UNCOMMITTED,
 ) -> dict[TopicPartition, int]:
+    """Each partition's offset for ``spec``, waiting out a leader not serving yet. Read
+    uncommitted (the default) the latest offset is the log end, past open transactions."""
     for attempt in range(attempts):
-        futures = admin.list_offsets(dict.fromkeys(partitions, spec), request_timeout=_TIMEOUT)
+        futures = admin.list_offsets(
+            dict.fromkeys(partitions, spec), request_timeout=_TIMEOUT, isolation_level=isolation
+        )
         try:
             return {tp: future.result().offset for tp, future in futures.items()}
         except KafkaException as error:

@@ -8,18 +8,20 @@ either an ISO-8601 time (``2026-11-25T10:00:00Z``) or an age (``90s``, ``15m``, 
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
 from schemas.catalogue import SYSTEM_RECOVERY, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
 from schemas.values import iso_millis
+from services.bus.ends import log_ends, read_to_ends
+from services.bus.exceptions import BusError
+from services.bus.inspect import offsets_for_times
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.supervisor.exceptions import HistoryError
 
@@ -54,7 +56,8 @@ def read_history(
     since_ms: int = 0,
     subsystem: str | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Every committed line from ``since_ms`` to the end the topic has now, in order."""
+    """Every committed line from ``since_ms`` to the end the topic has now, in order —
+    including a transaction that has just committed (:mod:`services.bus.ends`)."""
     target = contract(SYSTEM_RECOVERY, names)
     consumer = Consumer(
         {
@@ -67,12 +70,21 @@ def read_history(
         }
     )
     try:
-        consumer.assign(_start(consumer, target.topic, since_ms))
-        for line in _lines(consumer, serde, target, subsystem):
+        starts = _start(consumer, target.topic, since_ms)
+        ends = log_ends(client_config, starts)
+        for message in read_to_ends(consumer, starts, ends, _TIMEOUT):
+            try:
+                line = serde.decode(target, message.value())
+            except SerdeError:
+                continue  # dead-lettered by nobody: it is not a line of ours
             # A line is produced after it happened (later still if it waited out a broker
             # outage): the start by produce time skips only lines older than ``since``.
-            if int(line["envelope"]["event_time"]) >= since_ms:
+            if subsystem in (None, line["subsystem"]) and (
+                int(line["envelope"]["event_time"]) >= since_ms
+            ):
                 yield line
+    except BusError as error:
+        raise HistoryError(f"{target.topic}: {error}") from error
     finally:
         consumer.close()
 
@@ -84,41 +96,8 @@ def _start(consumer: Consumer, topic: str, since_ms: int) -> list[TopicPartition
     wanted = [TopicPartition(topic, p, since_ms) for p in sorted(found.partitions)]
     return [
         tp if tp.offset >= 0 else TopicPartition(topic, tp.partition, OFFSET_END)
-        for tp in _offsets_for_times(consumer, wanted)
+        for tp in offsets_for_times(consumer, wanted, _TIMEOUT)
     ]
-
-
-def _offsets_for_times(consumer: Consumer, wanted: list[TopicPartition]) -> list[TopicPartition]:
-    """Retried for up to 30 s: a partition just created, or whose leader is moving, answers
-    NOT_LEADER for a moment; a broker that stays away fails the read with its error."""
-    deadline = time.monotonic() + _TIMEOUT
-    while True:
-        try:
-            return list(consumer.offsets_for_times(wanted, _TIMEOUT))
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def _lines(
-    consumer: Consumer, serde: AvroSerde, target: Any, subsystem: str | None
-) -> Iterator[dict[str, Any]]:
-    deadline = time.monotonic() + _TIMEOUT
-    while time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.5):
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    return
-                raise HistoryError(f"reading {target.topic}: {error.str()}")
-            try:
-                line = serde.decode(target, message.value())
-            except SerdeError:
-                continue  # dead-lettered by nobody: it is not a line of ours
-            if subsystem is None or line["subsystem"] == subsystem:
-                yield line
-    raise HistoryError(f"{target.topic} not read to its end within {_TIMEOUT:g} s")
 
 
 def as_json(line: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""A starting supervisor's state: ``system.recovery.state`` read to its end.
+"""A starting supervisor's state: ``system.recovery.state`` read to its end (the log end
+as the read begins, a transaction still committing there included: :mod:`services.bus.ends`).
 
 Read only what is committed (the journal writes in transactions), and only after the
 journal has fenced any predecessor (:meth:`KafkaJournal.init`): an open transaction of a
@@ -9,15 +10,16 @@ so a restart resumes an open episode instead of starting the count again.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
 
 from schemas.catalogue import RECOVERY_STATE, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
+from services.bus.ends import log_ends, read_to_ends
+from services.bus.exceptions import BusError, TopicMissingError
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.supervisor.episode import Episode
 from services.supervisor.exceptions import RebuildError
@@ -39,22 +41,20 @@ def read_states(
             "logger": LIBRDKAFKA_LOG,
         }
     )
-    consumer.assign([TopicPartition(target.topic, 0, OFFSET_BEGINNING)])
+    starts = [TopicPartition(target.topic, 0, OFFSET_BEGINNING)]
     states: dict[str, Episode] = {}
-    deadline = time.monotonic() + timeout
     try:
-        while time.monotonic() < deadline:
-            for message in consumer.consume(500, 0.2):
-                error = message.error()
-                if error is None:
-                    state = state_from_record(serde.decode(target, message.value()))
-                    held = states.get(state.subsystem)
-                    if held is None or held.sequence <= state.sequence:
-                        states[state.subsystem] = state
-                elif error.code() == KafkaError._PARTITION_EOF:
-                    return states
-                elif error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
-                    raise RebuildError(target.topic, "missing: provision it (hfos topics create)")
+        for message in read_to_ends(consumer, starts, log_ends(client_config, starts), timeout):
+            state = state_from_record(serde.decode(target, message.value()))
+            held = states.get(state.subsystem)
+            if held is None or held.sequence <= state.sequence:
+                states[state.subsystem] = state
+    except TopicMissingError:
+        raise RebuildError(target.topic, "missing: provision it (hfos topics create)") from None
+    except KafkaException as error:
+        raise RebuildError(target.topic, str(error.args[0])) from error
+    except BusError as error:
+        raise RebuildError(target.topic, str(error)) from error
     finally:
         consumer.close()
-    raise RebuildError(target.topic, f"not read to its end within {timeout:g} s")
+    return states

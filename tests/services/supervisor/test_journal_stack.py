@@ -27,7 +27,7 @@ from services.ess.view import EssView
 from services.policy.store import PolicyStore
 from services.policy.view import PolicyView
 from services.supervisor import Episode, Escalation, Line
-from services.supervisor.exceptions import JournalFencedError
+from services.supervisor.exceptions import JournalFencedError, RebuildError
 from services.supervisor.journal import Entry, KafkaJournal
 from services.supervisor.rebuild import read_states
 from services.supervisor.records import escalation_command, line_record, state_record
@@ -121,6 +121,15 @@ def test_history_when_nothing_recorded_then_says_so(stack: Servers, names: Topic
     result = history(stack, names, "--subsystem", "redis")
     assert result.exit_code == 0
     assert "no recovery history for redis" in result.output
+
+
+def test_rebuild_when_the_state_topic_is_missing_then_refuses_naming_it(
+    stack: Servers, serde: AvroSerde
+) -> None:
+    never = TopicNames(f"jnl{uuid.uuid4().hex[:8]}.")
+
+    with pytest.raises(RebuildError, match=r"recovery\.state.*missing: provision it"):
+        read_states({"bootstrap.servers": stack.kafka}, serde, never, 30)
 
 
 def test_journal_when_a_second_supervisor_registers_then_the_first_is_fenced(
