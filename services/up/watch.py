@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.catalogue import (
     ACCOUNT_UPDATED,
@@ -29,6 +29,7 @@ from schemas.catalogue import (
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, Contract, SerdeError
 from services.bus.clients import LONG_LIVED
+from services.bus.inspect import offsets_for_times
 from services.up.tally import Tally
 
 _SESSION_TOPICS = (
@@ -107,21 +108,8 @@ def positions_since(consumer: Consumer, topics: list[str], since_ms: int) -> lis
     yet, the end *now*: every later record is past it (``OFFSET_END`` would be resolved at
     the first fetch, and could skip what came in between)."""
     wanted = [TopicPartition(t, p, since_ms) for t in topics for p in partitions(consumer, t)]
-    found = _offsets_for_times(consumer, wanted)
+    found = offsets_for_times(consumer, wanted)
     return [tp if tp.offset >= 0 else _end_now(consumer, tp) for tp in found]
-
-
-def _offsets_for_times(consumer: Consumer, wanted: list[TopicPartition]) -> list[TopicPartition]:
-    """Retried for up to 30 s: topics provisioned a moment ago answer NOT_LEADER until
-    their leaders are elected (seen with 48 new topics on a loaded 2-core machine)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return list(consumer.offsets_for_times(wanted, 30))
-        except KafkaException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 def _end_now(consumer: Consumer, tp: TopicPartition) -> TopicPartition:
