@@ -15,9 +15,13 @@ from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
+from aiokafka.consumer.fetcher import OffsetResetStrategy
+from aiokafka.consumer.subscription_state import TopicPartitionState
+from faust.transport.drivers import aiokafka as driver
 from faust.types import TP
 
-from streams.transport import _Consumer
+from streams.transport import _Consumer, _ConsumerThread
 
 STREAM, CHANGELOG = "acc.account.updated", "acc.hfos-streams-accounts-changelog"
 
@@ -84,3 +88,63 @@ def test_queues_cleared_when_records_were_delivered_since_the_seek_then_reread()
     consumer._on_queues_cleared()
 
     assert consumer._reread
+
+
+def _nothing_logged(now: float, tp: TP) -> bool:
+    """aiokafka's own event path is fine (Faust's check goes on to the stream's)."""
+    return not (now and tp)
+
+
+def _thread(state: TopicPartitionState) -> _ConsumerThread:
+    """A consumer thread whose one partition is in ``state``, with only what Faust's
+    livelock check reads."""
+    thread = _ConsumerThread.__new__(_ConsumerThread)
+    assignment = SimpleNamespace(state_value=lambda _tp: state, active=True)
+    subscriptions = SimpleNamespace(subscription=SimpleNamespace(assignment=assignment))
+    consumer = SimpleNamespace(_fetcher=SimpleNamespace(_subscriptions=subscriptions))
+    thread._ensure_consumer = lambda: consumer  # type: ignore[method-assign]
+    thread._verify_aiokafka_event_path = _nothing_logged  # type: ignore[method-assign]
+    thread.consumer = SimpleNamespace(  # type: ignore[assignment]
+        app=SimpleNamespace(
+            monitor=SimpleNamespace(stream_inbound_time={}),
+            topics=SimpleNamespace(acks_enabled_for=lambda _topic: True),
+        )
+    )
+    thread.time_started = 0.0
+    thread.tp_stream_timeout_secs = 300.0
+    return thread
+
+
+def _sought_to_beginning() -> TopicPartitionState:
+    """A partition fetched before (a highwater known) and then sought to its beginning:
+    no position until the fetcher resets it."""
+    state = TopicPartitionState(assignment=None)
+    state.highwater = 40
+    state.await_reset(OffsetResetStrategy.EARLIEST)
+    return state
+
+
+async def test_livelock_check_when_a_partition_awaits_its_reset_then_skipped_not_crashed() -> None:
+    state = _sought_to_beginning()
+    with pytest.raises(AssertionError):  # what Faust's own check does: it ended workers
+        driver.AIOKafkaConsumerThread.verify_event_path(_thread(state), 1.0, TP(STREAM, 0))
+
+    _thread(state).verify_event_path(1.0, TP(STREAM, 0))  # returns, raising nothing
+
+
+async def test_livelock_check_when_the_partition_has_a_position_then_faust_checks_it() -> None:
+    state = TopicPartitionState(assignment=None)
+    state.highwater = 40
+    state.reset_to(40)
+    checked: list[TP] = []
+
+    def verified(now: float, tp: TP) -> bool:
+        checked.append(tp)
+        return bool(now)  # "already logged": Faust's check ends here
+
+    thread = _thread(state)
+    thread._verify_aiokafka_event_path = verified  # type: ignore[method-assign]
+
+    thread.verify_event_path(1.0, TP(STREAM, 0))
+
+    assert checked == [TP(STREAM, 0)]
