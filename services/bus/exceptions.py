@@ -66,7 +66,8 @@ class TransactionStuckError(BusError):
 class EndNotReachedError(BusError):
     """A ``read_committed`` read did not reach the log end its partitions had when it
     began: a transaction open there has not ended (a writer mid-commit, or one that died
-    mid-transaction, which the broker aborts after its transaction timeout, 60 s)."""
+    mid-transaction, which the broker aborts after its transaction timeout, 60 s), or the
+    broker did not answer in time."""
 
     def __init__(self, behind: dict[tuple[str, int], tuple[int, int]], seconds: float) -> None:
         where = ", ".join(
@@ -74,8 +75,9 @@ class EndNotReachedError(BusError):
             for (topic, partition), (at, end) in sorted(behind.items())
         )
         super().__init__(
-            f"not read to the end within {seconds:g} s: {where} - a transaction is still "
-            "open there; try again once it has ended (the broker aborts one after 60 s)"
+            f"not read to the end within {seconds:g} s: {where} - a transaction still open "
+            "there (the broker aborts one left open after 60 s), or a broker slow to answer; "
+            "try again"
         )
         self.behind = behind
         self.seconds = seconds
