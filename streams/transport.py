@@ -102,10 +102,11 @@ class _ConsumerThread(driver.AIOKafkaConsumerThread):
         consumer and ended the worker (two of three workers exited at start, one CI run).
         A partition being positioned has no event path to verify yet."""
         subscription = self._ensure_consumer()._fetcher._subscriptions.subscription
+        assignment = None if subscription is None else subscription.assignment
         state = (
-            None
-            if subscription is None
-            else subscription.assignment.state_value(AIOTopicPartition(tp.topic, tp.partition))
+            assignment.state_value(AIOTopicPartition(tp.topic, tp.partition))
+            if assignment
+            else None
         )
         if state is not None and not state.has_valid_position:
             return None

@@ -148,3 +148,20 @@ async def test_livelock_check_when_the_partition_has_a_position_then_faust_check
     thread.verify_event_path(1.0, TP(STREAM, 0))
 
     assert checked == [TP(STREAM, 0)]
+
+
+async def test_livelock_check_when_nothing_is_assigned_then_faust_reports_it() -> None:
+    """No subscription (a consumer between assignments): Faust's own check says so."""
+    checked: list[TP] = []
+
+    def verified(now: float, tp: TP) -> bool:
+        checked.append(tp)
+        return bool(now)
+
+    thread = _thread(TopicPartitionState(assignment=None))
+    thread._ensure_consumer()._fetcher._subscriptions.subscription = None
+    thread._verify_aiokafka_event_path = verified  # type: ignore[method-assign]
+
+    thread.verify_event_path(1.0, TP(STREAM, 0))
+
+    assert checked == [TP(STREAM, 0)]
