@@ -24,7 +24,7 @@ from collections.abc import Iterator, Mapping
 from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 from confluent_kafka.admin import AdminClient, OffsetSpec
 
-from services.bus.exceptions import EndNotReachedError, ReadFailedError, TopicMissingError
+from services.bus.exceptions import EndNotReachedError, MissingTopicError, ReadFailedError
 from services.bus.inspect import list_offsets
 from services.bus.logs import LIBRDKAFKA_LOG
 
@@ -37,14 +37,14 @@ def log_ends(
 ) -> dict[Where, int]:
     """Each partition's log end now — past every record written, committed or not
     (``ListOffsets`` read uncommitted), unlike a ``read_committed`` consumer's end.
-    Raises :class:`TopicMissingError` for a topic the broker does not have."""
+    Raises :class:`MissingTopicError` for a topic the broker does not have."""
     if not partitions:
         return {}
     admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
     known = admin.list_topics(timeout=_TIMEOUT).topics
     for topic in sorted({tp.topic for tp in partitions}):
         if topic not in known or known[topic].error is not None:
-            raise TopicMissingError(topic)
+            raise MissingTopicError(topic)
     latest = OffsetSpec.latest()  # type: ignore[no-untyped-call]
     return {
         (tp.topic, tp.partition): offset

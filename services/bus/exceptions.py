@@ -93,9 +93,9 @@ class ReadFailedError(BusError):
         self.problem = problem
 
 
-class TopicMissingError(BusError):
+class MissingTopicError(BusError):
     """A topic to be read does not exist on the broker."""
 
     def __init__(self, topic: str) -> None:
-        super().__init__(f"{topic} is missing: provision it (hfos topics create)")
+        super().__init__(f"{topic} is missing: provision the topics (hfos topics create)")
         self.topic = topic

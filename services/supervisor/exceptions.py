@@ -81,11 +81,3 @@ class SupervisorConfigError(SupervisorError):
 
 class HistoryError(SupervisorError):
     """The recovery history could not be read (or a ``--since`` not understood)."""
-
-
-class MissingTopicError(SupervisorError):
-    """A topic the supervisor reads does not exist."""
-
-    def __init__(self, topic: str) -> None:
-        super().__init__(f"{topic} is missing: provision the topics (hfos topics create)")
-        self.topic = topic

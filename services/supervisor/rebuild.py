@@ -19,7 +19,7 @@ from schemas.catalogue import RECOVERY_STATE, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
 from services.bus.ends import log_ends, read_to_ends
-from services.bus.exceptions import BusError, TopicMissingError
+from services.bus.exceptions import BusError, MissingTopicError
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.supervisor.episode import Episode
 from services.supervisor.exceptions import RebuildError
@@ -49,8 +49,10 @@ def read_states(
             held = states.get(state.subsystem)
             if held is None or held.sequence <= state.sequence:
                 states[state.subsystem] = state
-    except TopicMissingError:
-        raise RebuildError(target.topic, "missing: provision it (hfos topics create)") from None
+    except MissingTopicError:
+        raise RebuildError(
+            target.topic, "missing: provision the topics (hfos topics create)"
+        ) from None
     except KafkaException as error:
         raise RebuildError(target.topic, str(error.args[0])) from error
     except BusError as error:

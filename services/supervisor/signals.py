@@ -23,8 +23,8 @@ from schemas.catalogue import MARKET_PRICE, SYSTEM_HEARTBEAT, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.clients import LONG_LIVED
+from services.bus.exceptions import MissingTopicError
 from services.bus.inspect import offsets_for_times, watermarks
-from services.supervisor.exceptions import MissingTopicError
 
 log = logging.getLogger(__name__)
 

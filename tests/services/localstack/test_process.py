@@ -13,7 +13,7 @@ def _zombie_of(child: subprocess.Popen[bytes]) -> None:
     """Wait until ``child`` has exited but is not reaped yet (a zombie)."""
     stat = Path(f"/proc/{child.pid}/stat")
     deadline = time.monotonic() + 10
-    while stat.read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+    while process._state(stat.read_text()) != "Z":
         assert time.monotonic() < deadline, "the child never exited"
         time.sleep(0.01)
 

@@ -128,7 +128,7 @@ def test_rebuild_when_the_state_topic_is_missing_then_refuses_naming_it(
 ) -> None:
     never = TopicNames(f"jnl{uuid.uuid4().hex[:8]}.")
 
-    with pytest.raises(RebuildError, match=r"recovery\.state.*missing: provision it"):
+    with pytest.raises(RebuildError, match=r"recovery\.state.*missing: provision the topics"):
         read_states({"bootstrap.servers": stack.kafka}, serde, never, 30)
 
 
