@@ -52,6 +52,33 @@ def log_ends(
     }
 
 
+def log_starts(
+    client_config: Mapping[str, str], partitions: list[TopicPartition], since_ms: int
+) -> list[TopicPartition]:
+    """Where a read of records from ``since_ms`` on starts in each partition: the first
+    offset at or after that time among *all* records (read uncommitted), or the log end.
+
+    A ``read_committed`` consumer's own ``offsets_for_times`` looks below the last stable
+    offset only: records whose commit markers are still on their way are not found, the
+    answer is "none", and a start at the end then resolved past them - the second way
+    ``hfos recovery history`` missed lines committed a moment before (a CI run after the
+    ends were fixed). Asked read uncommitted, the start is before them; the reader still
+    delivers only what commits."""
+    if not partitions:
+        return []
+    admin = AdminClient(dict(client_config), logger=LIBRDKAFKA_LOG)
+    since = OffsetSpec.for_timestamp(since_ms)
+    found = {
+        (tp.topic, tp.partition): o for tp, o in list_offsets(admin, partitions, since).items()
+    }
+    ends = log_ends(client_config, partitions)
+    return [
+        TopicPartition(tp.topic, tp.partition, found[where] if found[where] >= 0 else ends[where])
+        for tp in partitions
+        for where in [(tp.topic, tp.partition)]
+    ]
+
+
 def read_to_ends(
     consumer: Consumer, starts: list[TopicPartition], ends: Mapping[Where, int], seconds: float
 ) -> Iterator[Message]:

@@ -13,15 +13,14 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from confluent_kafka import OFFSET_END, Consumer, TopicPartition
+from confluent_kafka import Consumer, TopicPartition
 
 from schemas.catalogue import SYSTEM_RECOVERY, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
 from schemas.values import iso_millis
-from services.bus.ends import log_ends, read_to_ends
+from services.bus.ends import log_ends, log_starts, read_to_ends
 from services.bus.exceptions import BusError
-from services.bus.inspect import offsets_for_times
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.supervisor.exceptions import HistoryError
 
@@ -70,7 +69,7 @@ def read_history(
         }
     )
     try:
-        starts = _start(consumer, target.topic, since_ms)
+        starts = _start(consumer, client_config, target.topic, since_ms)
         ends = log_ends(client_config, starts)
         for message in read_to_ends(consumer, starts, ends, _TIMEOUT):
             try:
@@ -89,15 +88,14 @@ def read_history(
         consumer.close()
 
 
-def _start(consumer: Consumer, topic: str, since_ms: int) -> list[TopicPartition]:
+def _start(
+    consumer: Consumer, client_config: Mapping[str, str], topic: str, since_ms: int
+) -> list[TopicPartition]:
     found = consumer.list_topics(topic, timeout=_TIMEOUT).topics.get(topic)
     if found is None or found.error is not None:
         raise HistoryError(f"{topic} is missing: provision it (hfos topics create)")
-    wanted = [TopicPartition(topic, p, since_ms) for p in sorted(found.partitions)]
-    return [
-        tp if tp.offset >= 0 else TopicPartition(topic, tp.partition, OFFSET_END)
-        for tp in offsets_for_times(consumer, wanted, _TIMEOUT)
-    ]
+    partitions = [TopicPartition(topic, p) for p in sorted(found.partitions)]
+    return log_starts(client_config, partitions, since_ms)
 
 
 def as_json(line: Mapping[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from services.bus.ends import log_ends, read_to_ends
+from services.bus.ends import log_ends, log_starts, read_to_ends
 from services.bus.exceptions import EndNotReachedError
 from services.testing import Servers
 
@@ -122,3 +122,23 @@ def test_read_when_records_follow_the_start_then_they_are_not_waited_for(
     finally:
         producer.abort_transaction(30)
     assert read == [b"before"]
+
+
+def test_start_when_records_await_their_markers_then_before_them_not_past_them(
+    stack: Servers, topic: str, producer: Producer, consumer: Consumer
+) -> None:
+    """A read_committed consumer's offsets_for_times finds nothing below the last stable
+    offset and the read started at the end, past lines about to commit (the second way
+    `hfos recovery history` missed them, in CI)."""
+    _open_transaction(producer, topic, [b"one", b"two"])
+    config = {"bootstrap.servers": stack.kafka}
+    try:
+        [committed_view] = consumer.offsets_for_times([TopicPartition(topic, 0, 0)], 30)
+        [start] = log_starts(config, [TopicPartition(topic, 0)], 0)
+    finally:
+        producer.commit_transaction(30)
+
+    assert committed_view.offset < 0  # "none": what the history started from before
+    assert start.offset == 0
+    read = read_to_ends(consumer, [start], log_ends(config, [start]), 30)
+    assert [bytes(m.value() or b"") for m in read] == [b"one", b"two"]
