@@ -25,6 +25,7 @@ from schemas.contracts import contract
 from schemas.errors import HfosError
 from schemas.serde import AvroSerde
 from services.bus.consumer import headers_of
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
 
 
@@ -134,7 +135,7 @@ class CommandClient:
     def _await(self, consumer: Consumer, command_id: str, timeout: float) -> Answer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for message in consumer.consume(100, 0.05):
+            for message in take(consumer, 100, 0.05):
                 if message.error() is None:
                     answer = self._answer(message, command_id)
                     if answer is not None:

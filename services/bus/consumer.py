@@ -24,6 +24,7 @@ from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from schemas.values import rule_problems
 from services.bus.clients import LONG_LIVED
 from services.bus.exceptions import BusError
+from services.bus.polling import take
 from services.bus.producer import EventProducer
 from streams import metrics
 
@@ -112,7 +113,7 @@ class EventConsumer:
 
     def poll(self, timeout: float = 0.5, max_records: int = 500) -> int:
         """Handle up to ``max_records`` records; commit when due. Returns how many."""
-        messages = self._consumer.consume(max_records, timeout)
+        messages = take(self._consumer, max_records, timeout)
         handled = 0
         for message in messages:
             if self._process(message):

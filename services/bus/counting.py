@@ -22,6 +22,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from services.bus.inspect import TopicOffsets
 from services.bus.logs import LIBRDKAFKA_LOG
+from services.bus.polling import take
 
 COUNT_LIMIT = 200_000
 """Offsets per topic read to count exactly: a few seconds of consuming on a 2-core
@@ -77,7 +78,7 @@ def _read(
         consumer.assign([TopicPartition(t, p, topics[t].low.get(p, 0)) for (t, p) in ends])
         deadline = time.monotonic() + seconds
         while ends and time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.2):
+            for message in take(consumer, 1000, 0.2):
                 _tally(message, topics, ends, counts, unread)
         return not ends
     finally:

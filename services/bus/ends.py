@@ -27,6 +27,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from services.bus.exceptions import EndNotReachedError, MissingTopicError, ReadFailedError
 from services.bus.inspect import list_offsets
 from services.bus.logs import LIBRDKAFKA_LOG
+from services.bus.polling import take
 
 Where = tuple[str, int]
 _TIMEOUT = 30.0
@@ -102,7 +103,7 @@ def read_to_ends(
             raise EndNotReachedError(
                 {where: (reached.get(where, -1), end) for where, end in waiting.items()}, seconds
             )
-        for message in consumer.consume(500, 0.2):
+        for message in take(consumer, 500, 0.2):
             where = (str(message.topic()), int(message.partition() or 0))
             end = waiting.get(where)
             if end is None:

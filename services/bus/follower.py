@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from services.bus.clients import LONG_LIVED
+from services.bus.polling import take
 
 OnRecord = Callable[[str, bytes | None], None]
 _METADATA_SECONDS = 5.0
@@ -67,7 +68,7 @@ class Follower:
         try:
             self._assign()
             while not self._stop.is_set():
-                for message in self._consumer.consume(500, 0.1):
+                for message in take(self._consumer, 500, 0.1):
                     error = message.error()
                     topic = str(message.topic())
                     if error is None:

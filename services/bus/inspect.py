@@ -27,6 +27,7 @@ from schemas.errors import HfosError
 from schemas.serde import AvroSerde, SerdeError
 from schemas.values import iso_millis, to_json
 from services.bus.consumer import headers_of
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG
 
 _TIMEOUT = 30.0
@@ -225,7 +226,7 @@ def tail(
         open_partitions = _assign(consumer, topic, options)
         emitted = 0
         while (open_partitions or options.follow) and not should_stop():
-            for message in consumer.consume(500, 0.5):
+            for message in take(consumer, 500, 0.5):
                 error = message.error()
                 if error is not None:
                     if error.code() != KafkaError._PARTITION_EOF:

@@ -19,6 +19,7 @@ from confluent_kafka import Consumer, KafkaError, Message, TopicPartition
 
 from services.bus.inspect import watermarks
 from services.bus.logs import LIBRDKAFKA_LOG
+from services.bus.polling import take
 
 _TIMEOUT = 30.0
 MIN_WINDOW = 500
@@ -99,7 +100,7 @@ def _window(consumer: Consumer, where: TopicPartition, start: int, end: int) -> 
     found: list[Message] = []
     deadline = time.monotonic() + _TIMEOUT
     while time.monotonic() < deadline:
-        for message in consumer.consume(500, 0.2):
+        for message in take(consumer, 500, 0.2):
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:

@@ -29,6 +29,7 @@ from schemas.catalogue import TOPICS, TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, Contract, SerdeError
 from services.bus.consumer import InvalidEventError, decode_checked
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.demo.events import EventLog
 from services.demo.exceptions import ReadBackError
@@ -117,7 +118,7 @@ class LiveReader:
         try:
             while not self._stop.is_set():
                 events = []
-                for message in consumer.consume(1000, 0.05):
+                for message in take(consumer, 1000, 0.05):
                     if message.error() is None:
                         event = self._topics.decode(message, self.log)
                         if event is not None:
@@ -151,7 +152,7 @@ def read_back(
             if time.monotonic() > deadline:
                 raise ReadBackError(sorted(unread), timeout)
             events = []
-            for message in topics.consumer.consume(2000, 0.2):
+            for message in take(topics.consumer, 2000, 0.2):
                 error = message.error()
                 if error is None:
                     event = topics.decode(message, log)

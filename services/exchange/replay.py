@@ -24,6 +24,7 @@ from confluent_kafka import (
 from schemas.catalogue import ACCOUNT_UPDATED, ORDER_FAILED, TopicNames, TopicSpec
 from schemas.contracts import contract
 from schemas.serde import AvroSerde, SerdeError
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.exchange.exceptions import ExchangeError
 from services.exchange.rebuild import Rebuild, written_by_exchange
@@ -94,7 +95,7 @@ def _read(
     while pending:
         if time.monotonic() > deadline:
             raise RebuildTimeoutError(timeout, len(pending))
-        for message in consumer.consume(1000, 0.5):
+        for message in take(consumer, 1000, 0.5):
             error = message.error()
             if error is None:
                 _apply(rebuild, serde, names, kinds[str(message.topic())], message)

@@ -34,6 +34,7 @@ from schemas.enums import ExecutionFailure
 from schemas.serde import AvroSerde, SerdeError
 from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
 from services.exchange import metrics
@@ -138,7 +139,7 @@ class PaperExchange:
     def poll(self, timeout: float = 0.1) -> int:
         """Handle one batch in one transaction; returns how many records it had."""
         consumer = self._require_consumer()
-        messages = [m for m in consumer.consume(self._config.batch_size, timeout) if _usable(m)]
+        messages = [m for m in take(consumer, self._config.batch_size, timeout) if _usable(m)]
         if not messages:
             return 0
         started = time.perf_counter()

@@ -61,6 +61,7 @@ from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG, EventProducer
 from services.bus.transactions import GIVE_UP_SECONDS, TransactionalProducer, next_offsets
 from services.executor.book import AccountBook, ControlState, Readiness, context_for
@@ -363,7 +364,7 @@ class Executor:
     def _pump(self, timeout: float) -> int:
         """Apply whatever the state consumer has; returns how many records."""
         handled = 0
-        for message in self._state.consume(1000, timeout):
+        for message in take(self._state, 1000, timeout):
             error = message.error()
             if error is not None:
                 if error.code() == KafkaError._PARTITION_EOF:

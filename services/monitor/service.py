@@ -60,6 +60,7 @@ from schemas.ids import derived_id
 from schemas.serde import AvroSerde, Contract, Record, SerdeError
 from services.bus.clients import LONG_LIVED
 from services.bus.consumer import InvalidEventError, dead_letter, decode_checked
+from services.bus.polling import take
 from services.bus.producer import EventProducer
 from services.health.reporter import Snapshot
 from services.models.artifact import Artifact
@@ -220,7 +221,7 @@ class PositionMonitor:
             self._score(self.book.all_open(), time.perf_counter(), None)
         self._registration.tick()
         handled = 0
-        for message in self._consumer.consume(500, timeout):
+        for message in take(self._consumer, 500, timeout):
             received = time.perf_counter()
             error = message.error()
             if error is not None:

@@ -25,6 +25,7 @@ from schemas.serde import AvroSerde, SerdeError
 from services.bus.clients import LONG_LIVED
 from services.bus.exceptions import MissingTopicError
 from services.bus.inspect import offsets_for_times, watermarks
+from services.bus.polling import take
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ class ServiceSignals:
     def _run(self) -> None:
         try:
             while not self._stop.is_set():
-                for message in self._consumer.consume(500, 0.2):
+                for message in take(self._consumer, 500, 0.2):
                     if message.error() is None:
                         self._apply(str(message.topic()), message.value())
         except KafkaException:  # the thread must not die silently

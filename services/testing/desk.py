@@ -42,6 +42,7 @@ from schemas.contracts import contract
 from schemas.enums import EssState, EssTrigger, ProfileName, ServiceStatus, StrategyName
 from schemas.envelope import envelope
 from schemas.serde import AvroSerde
+from services.bus.polling import take
 from services.bus.producer import EventProducer
 from services.bus.topics import provision
 from services.executor.service import Executor, ExecutorConfig
@@ -371,7 +372,7 @@ class DecisionReader:
 
     def poll(self, timeout: float) -> list[dict[str, Any]]:
         out = []
-        for message in self._consumer.consume(1000, timeout):
+        for message in take(self._consumer, 1000, timeout):
             if message.error() is not None:
                 continue
             target = self._contracts[str(message.topic())]

@@ -15,6 +15,7 @@ from pathlib import Path
 from confluent_kafka import Consumer, KafkaError, Message
 
 from services.bus.consumer import headers_of
+from services.bus.polling import take
 from services.cli.exchange import READY
 from services.testing.kafka import RawRecord
 from services.testing.workers import stop_worker
@@ -83,7 +84,7 @@ def read_committed(
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
-            for message in consumer.consume(1000, 0.2):
+            for message in take(consumer, 1000, 0.2):
                 error = message.error()
                 if error is None:
                     records.append(_record(message))

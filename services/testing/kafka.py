@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from services.bus.consumer import headers_of
+from services.bus.polling import take
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def read_topic(
                 deadline = min(deadline, time.monotonic() + settle)
                 if settle <= 0:
                     break
-            for message in consumer.consume(1000, 0.5):
+            for message in take(consumer, 1000, 0.5):
                 error = message.error()
                 if error is not None:
                     if error.code() == KafkaError._PARTITION_EOF:

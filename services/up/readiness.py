@@ -18,6 +18,7 @@ from schemas.catalogue import SYSTEM_HEARTBEAT, TopicNames
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, SerdeError
+from services.bus.polling import take
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.localstack.process import tail
 from services.up.children import Child
@@ -46,7 +47,7 @@ class HeartbeatWatch:
         self.healthy: set[tuple[str, str]] = set()
 
     def poll(self, timeout: float) -> None:
-        for message in self._consumer.consume(100, timeout):
+        for message in take(self._consumer, 100, timeout):
             if message.error() is not None:
                 continue  # librdkafka retries on its own; the part's deadline bounds the wait
             try:

@@ -30,6 +30,7 @@ from schemas.contracts import contract
 from schemas.serde import AvroSerde, Contract, SerdeError
 from services.bus.clients import LONG_LIVED
 from services.bus.inspect import offsets_for_times
+from services.bus.polling import take
 from services.up.tally import Tally
 
 _SESSION_TOPICS = (
@@ -83,7 +84,7 @@ class SessionWatch:
 
     def poll(self, timeout: float) -> int:
         """Fold what arrives within ``timeout``; how many records were read."""
-        messages = self._consumer.consume(1000, timeout)
+        messages = take(self._consumer, 1000, timeout)
         for message in messages:
             if message.error() is not None:
                 continue  # librdkafka retries on its own; the next line shows the catch-up
