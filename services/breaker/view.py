@@ -8,15 +8,16 @@ them. Read-only; a process that is not the stream worker never writes it.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.errors import HfosError
 from schemas.keys import ACCOUNTS_TABLE
+from services.bus.ends import log_ends, read_to_ends
+from services.bus.exceptions import EndNotReachedError, MissingTopicError, ReadFailedError
 from services.bus.producer import LIBRDKAFKA_LOG
 from streams.drawdown.codec import decode_state
 from streams.drawdown.state import AccountState, daily_loss, drawdown
@@ -51,7 +52,10 @@ class AccountView:
 def read_accounts(
     client_config: Mapping[str, str], app_id: str, timeout: float = 30.0
 ) -> dict[str, AccountView]:
-    """Every account's latest breaker state (the changelog read to its end)."""
+    """Every account's latest breaker state: the changelog read to the log end it had
+    when the read began -- not to the first end-of-partition event, which librdkafka
+    reports only from a fetch that comes back empty, so never while the worker writes
+    the changelog more often than the fetch wait (500 ms)."""
     topic = changelog_topic(app_id)
     consumer = Consumer(
         {
@@ -59,6 +63,7 @@ def read_accounts(
             "group.id": f"hfos-breaker-view-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            "isolation.level": "read_committed",
             "logger": LIBRDKAFKA_LOG,
         }
     )
@@ -66,31 +71,17 @@ def read_accounts(
         metadata = consumer.list_topics(topic, timeout=30).topics[topic]
         if metadata.error is not None:
             raise BreakerStateUnavailableError(topic, metadata.error.str())
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in metadata.partitions])
-        return _read(consumer, topic, set(metadata.partitions), timeout)
+        starts = [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(metadata.partitions)]
+        latest: dict[str, AccountState | None] = {}
+        for message in read_to_ends(consumer, starts, log_ends(client_config, starts), timeout):
+            # The table is keyed by the account id's bytes (streams/drawdown/binding.py).
+            key = (message.key() or b"").decode(errors="replace")
+            value = message.value()
+            latest[key] = None if value is None else decode_state(value)
+    except (EndNotReachedError, MissingTopicError, ReadFailedError) as problem:
+        raise BreakerStateUnavailableError(topic, str(problem)) from problem
     finally:
         consumer.close()
-
-
-def _read(
-    consumer: Consumer, topic: str, pending: set[int], timeout: float
-) -> dict[str, AccountView]:
-    latest: dict[str, AccountState | None] = {}
-    deadline = time.monotonic() + timeout
-    while pending:
-        if time.monotonic() > deadline:
-            raise BreakerStateUnavailableError(topic, f"not read to its end in {timeout:.0f} s")
-        for message in consumer.consume(1000, 0.5):
-            error = message.error()
-            if error is None:
-                # The table is keyed by the account id's bytes (streams/drawdown/binding.py).
-                key = (message.key() or b"").decode(errors="replace")
-                value = message.value()
-                latest[key] = None if value is None else decode_state(value)
-            elif error.code() == KafkaError._PARTITION_EOF:
-                pending.discard(int(message.partition() or 0))
-            elif error.fatal():
-                raise KafkaException(error)
     return {
         account: AccountView(state, drawdown(state), daily_loss(state))
         for account, state in latest.items()

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from schemas.catalogue import (
     MODEL_LOAD_FAILED,
@@ -27,7 +27,8 @@ from schemas.catalogue import (
 from schemas.contracts import contract
 from schemas.enums import ServiceStatus
 from schemas.serde import AvroSerde, SerdeError
-from services.bus.inspect import offsets_for_times
+from services.bus.ends import log_ends, log_starts, read_to_ends
+from services.bus.exceptions import EndNotReachedError
 from services.bus.producer import LIBRDKAFKA_LOG
 from services.models.exceptions import ModelError
 from streams.models.coordinator import (
@@ -136,53 +137,51 @@ class PromotionView:
 def read_view(
     client_config: Mapping[str, str], serde: AvroSerde, names: TopicNames, timeout: float = 30.0
 ) -> PromotionView:
-    """Every topic of the view read to the end the broker reports now."""
+    """Every topic of the view read to the log end it had when the read began.
+
+    Not to the first end-of-partition event: librdkafka reports one only from a fetch that
+    comes back empty, and a fetch waits up to ``fetch.wait.max.ms`` (500 ms) for data, so
+    on a heartbeat topic that several processes write to every second it may never come
+    (``hfos model promote`` once timed out after 30 s in a test with five of them)."""
     view = PromotionView()
     contracts = {
         names.name(spec): (spec.name, contract(spec, names))
         for spec in (MODEL_PROMOTED, MODEL_LOADED, MODEL_LOAD_FAILED, SYSTEM_HEARTBEAT)
     }
+    starts = _starts(client_config, names, int(time.time() * 1000))
+    ends = log_ends(client_config, starts)
     consumer = Consumer(
         {
             **client_config,
             "group.id": f"hfos-model-view-{uuid.uuid4().hex}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            "isolation.level": "read_committed",
             "logger": LIBRDKAFKA_LOG,
         }
     )
     try:
-        unread = _assign(consumer, names, int(time.time() * 1000))
-        deadline = time.monotonic() + timeout
-        while unread:
-            if time.monotonic() > deadline:
-                raise ViewTimeoutError(sorted(unread)[0][0], timeout)
-            for message in consumer.consume(1000, 0.2):
-                error = message.error()
-                where = (str(message.topic()), int(message.partition() or 0))
-                if error is not None:
-                    if error.code() == KafkaError._PARTITION_EOF:
-                        unread.discard(where)
-                    continue
-                kind, target = contracts[where[0]]
-                try:
-                    view.fold(kind, serde.decode(target, message.value()))
-                except (SerdeError, KeyError, ValueError, TypeError):
-                    continue  # the worker dead-letters it; here it is simply not state
-        view.read_at = int(time.time() * 1000)
-        return view
+        for message in read_to_ends(consumer, starts, ends, timeout):
+            kind, target = contracts[str(message.topic())]
+            try:
+                view.fold(kind, serde.decode(target, message.value()))
+            except (SerdeError, KeyError, ValueError, TypeError):
+                continue  # the worker dead-letters it; here it is simply not state
+    except EndNotReachedError as late:
+        raise ViewTimeoutError(sorted(late.behind)[0][0], timeout) from late
     finally:
         consumer.close()
+    view.read_at = int(time.time() * 1000)
+    return view
 
 
-def _assign(consumer: Consumer, names: TopicNames, now: int) -> set[tuple[str, int]]:
-    beats = TopicPartition(names.name(SYSTEM_HEARTBEAT), 0, now - HEARTBEAT_LOOKBACK_MS)
-    found = offsets_for_times(consumer, [beats], 10)[0]
-    offset = found.offset if found.offset >= 0 else OFFSET_END
-    tps = [
-        TopicPartition(names.name(spec), 0, OFFSET_BEGINNING)
-        for spec in (MODEL_PROMOTED, MODEL_LOADED, MODEL_LOAD_FAILED)
+def _starts(client_config: Mapping[str, str], names: TopicNames, now: int) -> list[TopicPartition]:
+    """The promotion topics from their beginning; heartbeats from the look-back on."""
+    beats = TopicPartition(names.name(SYSTEM_HEARTBEAT), 0)
+    return [
+        *(
+            TopicPartition(names.name(spec), 0, OFFSET_BEGINNING)
+            for spec in (MODEL_PROMOTED, MODEL_LOADED, MODEL_LOAD_FAILED)
+        ),
+        *log_starts(client_config, [beats], now - HEARTBEAT_LOOKBACK_MS),
     ]
-    tps.append(TopicPartition(beats.topic, 0, offset))
-    consumer.assign(tps)
-    return {(tp.topic, tp.partition) for tp in tps}
