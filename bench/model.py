@@ -2,9 +2,13 @@
 decisions made while models swap, and the exit model's inference cost.
 
 A stream worker (``hfos worker``, the coordinator) and an executor (``hfos executor run``)
-run as processes; the position monitor runs in this process, so that every decision it
-makes is timed (``on_decision``: from its input record being read to the positions being
-scored and any CLOSE sent). A process of its own feeds it a price tick every ``--tick-ms`` for
+run as processes; the position monitor runs in a process of its own too (as ``hfos monitor
+run`` does), where every decision it makes is timed (``on_decision``: from its input record
+being read to the positions being scored and any CLOSE sent) and stamped with the host's
+monotonic clock, which this process compares with its promotion windows. (It once ran in
+this process: the promotions' own work -- encoding, producing, reading the acks -- then
+shared the monitor's interpreter lock, inside the swap windows only, and was timed as the
+swap's cost.) A process of its own feeds it a price tick every ``--tick-ms`` for
 ``--positions`` open positions on one symbol, so each tick is one decision per position.
 
 1. ``--promotions`` promotions of new versions (each a distinct artifact, so each is
@@ -25,17 +29,18 @@ import argparse
 import multiprocessing
 import statistics
 import tempfile
-import threading
 import time
 import uuid
 from array import array
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from bench.common import emit, latency_summary, servers
-from schemas.catalogue import MARKET_PRICE, MODEL_LOADED
+from schemas.catalogue import MARKET_PRICE, MODEL_LOADED, TopicNames
 from schemas.contracts import contract
 from schemas.serde import AvroSerde
 from services.bus.producer import EventProducer
@@ -77,6 +82,32 @@ def _feed(kafka: str, registry: str, prefix: str, positions: int, tick_ms: float
         producer.poll(0)
         step += 1
         time.sleep(tick_ms / 1000)
+
+
+def _monitor(
+    kafka: str, registry: str, prefix: str, stop: Any, out: Connection, ready: Any
+) -> None:
+    """The position monitor, in a process of its own (started by spawn), until ``stop`` is
+    set; then sends back each decision's monotonic time and latency (ms) as two arrays."""
+    serde = AvroSerde(SchemaRegistryClient({"url": registry}))
+    # Two flat arrays, not a list of objects: fifty thousand kept Decision objects make the
+    # garbage collector's full passes (and so the decisions they interrupt) slower.
+    decided_at, decision_ms = array("d"), array("d")
+
+    def decided(decision: Decision) -> None:
+        decided_at.append(time.monotonic())
+        decision_ms.append(decision.seconds * 1000)
+
+    monitor = PositionMonitor(
+        {"bootstrap.servers": kafka},
+        serde,
+        MonitorConfig(TopicNames(prefix), "bench", EXIT, threshold=1.0),
+        on_decision=decided,
+    )
+    ready.set()
+    monitor.run(stop.is_set)
+    out.send((decided_at.tobytes(), decision_ms.tobytes()))
+    out.close()
 
 
 class AckReader:
@@ -150,34 +181,28 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
     env = {**found.environ(), "HFOS_TOPIC_PREFIX": desk.names.prefix}
     desk.policy()
     desk.promote(EXIT, "1")
-    # Two flat arrays, not a list of objects: fifty thousand kept Decision objects make the
-    # garbage collector's full passes (and so the decisions they interrupt) slower.
-    decided_at, decision_ms = array("d"), array("d")
-
-    def decided(decision: Decision) -> None:
-        decided_at.append(time.monotonic())
-        decision_ms.append(decision.seconds * 1000)
-
     windows: list[tuple[float, float]] = []
     ack_ms: list[float] = []
+    spawn = multiprocessing.get_context("spawn")
+    stop, ready = spawn.Event(), spawn.Event()
+    received, sent = spawn.Pipe(duplex=False)
     with running_worker(env, f"{desk.names.prefix}streams", logs / "worker.log"):
         executor = start_executor_process(env, desk, logs / "executor.log", "bench")
-        monitor = PositionMonitor(
-            {"bootstrap.servers": found.kafka},
-            serde,
-            MonitorConfig(desk.names, "bench", EXIT, threshold=1.0),
-            on_decision=decided,
+        monitor = spawn.Process(
+            target=_monitor,
+            args=(found.kafka, found.registry, desk.names.prefix, stop, sent, ready),
+            daemon=True,
         )
-        stop = threading.Event()
-        loop = threading.Thread(target=monitor.run, args=(stop.is_set,), daemon=True)
-        feeder = multiprocessing.get_context("spawn").Process(
+        feeder = spawn.Process(
             target=_feed,
             args=(found.kafka, found.registry, desk.names.prefix, args.positions, args.tick_ms),
             daemon=True,
         )
         reader = AckReader(desk)
         try:
-            loop.start()
+            monitor.start()
+            if not ready.wait(60):
+                raise RuntimeError("the position monitor did not start in 60 s")
             desk.start_heartbeats()
             reader.wait(_latest_id(desk), consumers=2, timeout=120)
             feeder.start()
@@ -197,9 +222,15 @@ def main() -> None:  # noqa: PLR0915 - one benchmark, step by step
             if feeder.is_alive():
                 feeder.terminate()
                 feeder.join(10)
-            loop.join(30)
+            times, latencies = received.recv() if received.poll(60) else (b"", b"")
+            monitor.join(30)
             reader.close()
             stop_worker(executor)
+    if not times:
+        raise RuntimeError(f"the position monitor sent no decisions (exit code {monitor.exitcode})")
+    decided_at, decision_ms = array("d"), array("d")
+    decided_at.frombytes(times)
+    decision_ms.frombytes(latencies)
     # Placebo windows: as many, as long, each 0.5 s before its promotion (no swap under
     # way): the same statistic where nothing swaps, so that the machine's own noise (this
     # 2-core machine is shared) is not read as the swap's cost.
