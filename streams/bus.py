@@ -10,6 +10,7 @@ Outputs are encoded by :class:`AvroCodec` in the Confluent wire format.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,18 +181,56 @@ async def ready_batches(stream: Any, most: int) -> AsyncIterator[list[Any]]:
     acknowledged only when the caller asks for the next batch, i.e. after it applied them
     (its effects were sent, and Faust flushes its producer before it commits), so a crash
     redelivers the batch and never skips it.
+
+    A batch is never held across a rebalance. Between seeing the next event in the queue
+    and taking it, Faust's stream iterator yields to the loop once (``sleep(0)``); a
+    rebalance starting there suspends the flow and clears the queues, and the iterator
+    then waits for an event that cannot come until the rebalance ends -- while the
+    rebalance waits for the held batch's acknowledgements (``wait_empty``). Both waited
+    for good: a survivor of a SIGKILLed worker sat with 7 account updates held and its
+    group rebalancing for minutes (a CI run of the scale-out test;
+    ``tests/streams/test_ready_batches.py`` replays the interleaving). So when Faust
+    clears the queues while a batch is held, a wake-up value is put in the agent's queue
+    (``get`` does not wait for the flow, only ``put`` does): the iterator yields it, and
+    the batch is handed over and acknowledged as the rebalance expects.
     """
     queue = stream.channel.queue
     stream.enable_acks = False
+    waker = _Waker(queue)
+    stream.app.flow_control.manage_queue(waker)
     batch: list[Any] = []
-    async for event in stream.events():
-        batch.append(event)
-        if len(batch) < most and not queue.empty():
-            continue
+    async for _value in stream:
+        event = stream.current_event
+        if event is not None:
+            batch.append(event)
+            if len(batch) < most and not queue.empty():
+                waker.holding = True
+                continue
+        waker.holding = False
+        if not batch:
+            continue  # a wake-up with nothing held
         yield batch
         for done in batch:
             await stream.ack(done)
         batch = []
+
+
+class _Wake:
+    """What :class:`_Waker` puts in an agent's queue: a value that is not an event."""
+
+
+class _Waker:
+    """Stands among the app's flow-controlled queues (``flow_control.manage_queue``) to be
+    told when Faust clears them; then, if its agent holds a batch, wakes it."""
+
+    def __init__(self, queue: Any) -> None:
+        self._queue = queue
+        self.holding = False
+
+    def clear(self) -> None:
+        if self.holding:
+            # After every queue is cleared (this one may be cleared after this call).
+            asyncio.get_running_loop().call_soon(self._queue.force_put_nowait, _Wake())
 
 
 def _decode(serde: AvroSerde, target: Contract, raw: bytes | None) -> Record:
