@@ -85,10 +85,16 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     supervisor's Redis test failing "Address already in use" once (inferred, not traced)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if exited(pid) or _dead(pid):
+        if gone(pid):
             return True
         time.sleep(0.05)
     return False
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` has exited: reaped here if it is our child, else dead in the
+    process table (a zombie waiting for its reaper counts). Reads no command line."""
+    return exited(pid) or _dead(pid)
 
 
 def _dead(pid: int) -> bool:

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from services.localstack import process
+from services.localstack.exceptions import StackError
+from services.localstack.parts import Part
+from services.localstack.paths import StackPaths
+from services.localstack.stack import LocalStack
+from services.localstack.state import PartState
 
 
 def _zombie_of(child: subprocess.Popen[bytes]) -> None:
@@ -39,3 +48,57 @@ def test_dead_when_running_then_not_dead() -> None:
     finally:
         child.kill()
         child.wait()
+
+
+class _Silent(Part):
+    """A part whose process never names its marker (as redis-server's command line,
+    zeroed for a moment while it rewrites its title) and answers on the second check."""
+
+    name = "silent"
+
+    def __init__(self, home: Path) -> None:
+        super().__init__(home, home, [])
+        self.checks = 0
+
+    @property
+    def marker(self) -> str:
+        return "a marker on no command line"
+
+    @property
+    def address(self) -> str:
+        return ""
+
+    def prepare(self) -> list[str]:
+        return []
+
+    def check(self, timeout: float) -> str | None:  # noqa: ARG002 - the Part interface
+        self.checks += 1
+        return None if self.checks >= 2 else "not yet"
+
+
+def _stack(root: Path) -> LocalStack:
+    return LocalStack(StackPaths(cache=root, data=root))
+
+
+def test_await_ready_when_the_command_line_lacks_the_marker_then_alive_is_judged_by_the_pid(
+    tmp_path: Path,
+) -> None:
+    part = _Silent(tmp_path)
+    pid = process.spawn(["sleep", "30"], cwd=tmp_path, log=tmp_path / "silent.log")
+    try:
+        LocalStack(StackPaths(cache=tmp_path, data=tmp_path))._await_ready(
+            part, PartState("", [], pid)
+        )
+        assert part.checks == 2
+    finally:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+
+
+def test_await_ready_when_the_process_exits_then_it_says_so(tmp_path: Path) -> None:
+    part = _Silent(tmp_path)
+    pid = process.spawn(["false"], cwd=tmp_path, log=tmp_path / "silent.log")
+    with pytest.raises(StackError, match="exited during start-up"):
+        LocalStack(StackPaths(cache=tmp_path, data=tmp_path))._await_ready(
+            part, PartState("", [], pid)
+        )
