@@ -76,7 +76,9 @@ class StackRestart:
         if launched is None or launched.pid is None:
             return None
         part = self._stack.part(self._part)
-        if self._alive(launched.pid, part.marker):
+        # Our own child: its pid says whether it exited. Its command line would not -
+        # redis-server zeroes it for a moment while it rewrites its title (LocalStack).
+        if not process.gone(launched.pid):
             return None
         last = process.tail(part.log, 3).replace("\n", " | ")
         return f"{self._part} (pid {launched.pid}) exited during start-up: {last}"
