@@ -16,7 +16,6 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
 
 from schemas.catalogue import (
@@ -30,17 +29,12 @@ from schemas.serde import AvroSerde
 from services.breaker.view import changelog_topic, read_accounts
 from services.models.view import read_view
 from services.testing import Servers
+from tests.services.bus.conftest import CreateTopics
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 
 EVERY = 0.1
 """A record every 100 ms: well inside the 500 ms a fetch waits for data."""
-
-
-def _create(stack: Servers, *topics: str) -> None:
-    admin = AdminClient({"bootstrap.servers": stack.kafka})
-    for future in admin.create_topics([NewTopic(t, 1, 1) for t in topics]).values():
-        future.result(30)
 
 
 def _busy(stack: Servers, topic: str, value: bytes | None) -> Iterator[None]:
@@ -68,9 +62,7 @@ def _busy(stack: Servers, topic: str, value: bytes | None) -> Iterator[None]:
 
 
 @pytest.fixture
-def busy_topic(stack: Servers) -> Iterator[str]:
-    topic = f"busy{uuid.uuid4().hex[:8]}"
-    _create(stack, topic)
+def busy_topic(stack: Servers, topic: str) -> Iterator[str]:
     yield from (topic for _ in _busy(stack, topic, b"x"))
 
 
@@ -103,11 +95,11 @@ def test_end_of_partition_when_records_keep_arriving_then_librdkafka_never_repor
 
 
 def test_read_view_when_heartbeats_keep_arriving_then_it_ends_at_the_log_end(
-    stack: Servers,
+    stack: Servers, create_topics: CreateTopics
 ) -> None:
     names = TopicNames(f"busy{uuid.uuid4().hex[:8]}.")
     specs = (MODEL_PROMOTED, MODEL_LOADED, MODEL_LOAD_FAILED, SYSTEM_HEARTBEAT)
-    _create(stack, *(names.name(spec) for spec in specs))
+    create_topics(*(names.name(spec) for spec in specs))
     serde = AvroSerde(SchemaRegistryClient({"url": stack.registry}))
     # Not heartbeats the view can decode: it skips those, and the read is what is timed.
     for _ in _busy(stack, names.name(SYSTEM_HEARTBEAT), b"not a heartbeat"):
@@ -118,10 +110,10 @@ def test_read_view_when_heartbeats_keep_arriving_then_it_ends_at_the_log_end(
 
 
 def test_read_accounts_when_the_changelog_keeps_being_written_then_it_ends_at_the_log_end(
-    stack: Servers,
+    stack: Servers, create_topics: CreateTopics
 ) -> None:
     app_id = f"busy{uuid.uuid4().hex[:8]}"
     topic = changelog_topic(app_id)
-    _create(stack, topic)
+    create_topics(topic)
     for _ in _busy(stack, topic, None):  # tombstones: accounts deleted
         assert read_accounts({"bootstrap.servers": stack.kafka}, app_id, timeout=10) == {}

@@ -14,22 +14,12 @@ from collections.abc import Iterator
 
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from services.bus.ends import log_ends, log_starts, read_to_ends
 from services.bus.exceptions import EndNotReachedError
 from services.testing import Servers
 
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def topic(stack: Servers) -> str:
-    name = f"ends{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": stack.kafka})
-    for future in admin.create_topics([NewTopic(name, 1, 1)]).values():
-        future.result(30)
-    return name
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
 
 from services.bus.polling import take
 from services.testing import Servers
@@ -24,15 +23,6 @@ pytestmark = [pytest.mark.stack, pytest.mark.timeout(120)]
 TIMEOUT = 3.0
 """Long against a local round trip (a few ms), so that "returned before the timeout" and
 "held to the timeout" cannot be confused on a loaded machine."""
-
-
-@pytest.fixture
-def topic(stack: Servers) -> str:
-    name = f"polling{uuid.uuid4().hex[:8]}"
-    admin = AdminClient({"bootstrap.servers": stack.kafka})
-    for future in admin.create_topics([NewTopic(name, 1, 1)]).values():
-        future.result(30)
-    return name
 
 
 @pytest.fixture
