@@ -15,12 +15,19 @@ import subprocess
 import time
 from pathlib import Path
 
+# Every process spawned here, until ``exited`` sees it gone. Holding the ``Popen`` keeps
+# its exit status ours: a dropped ``Popen`` reaps its child in ``__del__`` if it has exited
+# already, else joins ``subprocess._active``, which the next ``Popen`` anywhere in the
+# process reaps. A part that exits at once (``false``; a server refusing its config) was
+# so reaped before anyone looked (a CI run: ``waitid`` found no child to wait for).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
 
 def spawn(argv: list[str], cwd: Path, log: Path) -> int:
     """Start ``argv`` detached, appending its output to ``log``; returns the pid."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as sink:
-        process = subprocess.Popen(
+        child = subprocess.Popen(
             argv,
             cwd=cwd,
             stdout=sink,
@@ -28,7 +35,8 @@ def spawn(argv: list[str], cwd: Path, log: Path) -> int:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    return process.pid
+    _children[child.pid] = child
+    return child.pid
 
 
 def is_running(pid: int | None, marker: str) -> bool:
@@ -46,6 +54,12 @@ def is_running(pid: int | None, marker: str) -> bool:
 
 def exited(pid: int) -> bool:
     """Reap ``pid`` if it is our child and has exited; True when it is gone."""
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is None:
+            return False
+        _children.pop(pid, None)
+        return True
     try:
         done, _ = os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

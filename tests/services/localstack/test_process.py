@@ -102,3 +102,15 @@ def test_await_ready_when_the_process_exits_then_it_says_so(tmp_path: Path) -> N
         LocalStack(StackPaths(cache=tmp_path, data=tmp_path))._await_ready(
             part, PartState("", [], pid)
         )
+
+
+def test_spawn_when_another_subprocess_starts_then_the_exit_status_is_still_ours(
+    tmp_path: Path,
+) -> None:
+    pid = process.spawn(["sleep", "30"], cwd=tmp_path, log=tmp_path / "child.log")
+    os.kill(pid, signal.SIGKILL)
+    os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)  # exited, not reaped yet
+    subprocess.run(["true"], check=True)  # reaps subprocess's dropped children
+    assert os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None
+    assert process.gone(pid)
+    assert process.exited(pid)
